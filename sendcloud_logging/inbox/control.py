@@ -1,0 +1,307 @@
+"""``Inbox``: start, stop and steer a local integration logs API, and look at what it received."""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any, Callable, Optional
+
+from .faults import Fault, Faults
+from .routes import InboxAPI
+from .server import InboxHTTPServer
+from .store import LogStore
+from .traffic import Traffic
+
+API_PATH = "/api/v3"
+
+
+class _Resources:
+    """What must be closed when the Inbox goes away: kept apart so a finalizer can hold it without the Inbox."""
+
+    def __init__(self, store: LogStore) -> None:
+        self.store = store
+        self.server: Optional[InboxHTTPServer] = None
+
+    def close(self) -> None:
+        server, self.server = self.server, None
+        if server is not None:
+            server.close()
+        self.store.close()
+
+
+class Inbox:
+    """A real local HTTP server speaking the Sendcloud integration logs API v3.
+
+    It serves ``POST /api/v3/integrations/{id}/logs``, ``GET /api/v3/integrations/{id}/logs`` and
+    ``GET /api/v3/integrations/logs`` with HTTP Basic auth, validates bodies against the API's JSON
+    Schema, answers with the API's error bodies (400 ``extra_forbidden`` with ``source.pointer``, 401
+    ``authentication_failed``, 404 ``not_found``, 413 ``request_too_large``...) and keeps logs in SQLite.
+
+    GET pages are ordered newest first, like the real API: by ``created_at`` (the instant, whatever the
+    offset) descending, then by id descending. The next page's URL is in ``Link: <url>; rel="next"``; its
+    ``cursor`` is a date-time (the last record's ``created_at`` in UTC) and ``cursor_id`` breaks ties
+    between records created at the same instant, so following the links returns every record once. A
+    ``cursor`` without ``cursor_id`` starts at records created at or before it.
+
+    For tests it injects faults (error answers, dropped connections, latency, refused connections) and
+    records what it saw (``posts``, ``connections``, ``requests``). Every method is thread-safe.
+
+    Example:
+        >>> with Inbox() as inbox:  # doctest: +SKIP
+        ...     requests.post(f"{inbox.api_url}/integrations/1/logs", json={"base_url": "https://shop.example"},
+        ...                   auth=("inbox-public", "inbox-secret"))
+        ...     inbox.wait_for(1)
+
+    Args:
+        host: Address to bind, ``127.0.0.1`` by default (an IPv6 address such as ``::1`` works too).
+        port: Port to bind; 0 picks a free one (see ``port`` after ``start()``).
+        db: SQLite database: ``":memory:"`` (default) or a file path, whose logs survive the Inbox.
+        public_key: Expected Basic-auth user name. ``public_key=None`` and ``secret_key=None`` turn auth off.
+        secret_key: Expected Basic-auth password.
+        integrations: Known integration ids; others get 404. ``None`` accepts any positive id.
+        max_body_bytes: Largest POST body accepted; bigger ones get 413.
+        on_log: Called with each stored log (a copy), in the request's thread, before the 201 is sent.
+            An exception from it is reported on stderr in one line and otherwise ignored.
+
+    Raises:
+        ValueError: a bad argument (only one of the keys given, a non-positive integration id, ...).
+        ImportError: ``jsonschema`` is missing (``pip install 'sendcloud-logging[inbox]'``), at import.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        db: str = ":memory:",
+        public_key: Optional[str] = "inbox-public",
+        secret_key: Optional[str] = "inbox-secret",  # noqa: S107 - a fixed test credential, documented
+        integrations: Optional[Iterable[int]] = None,
+        max_body_bytes: int = 1_048_576,
+        on_log: Optional[Callable[[dict[str, Any]], None]] = None,
+    ) -> None:
+        if (public_key is None) != (secret_key is None):
+            raise ValueError("give both public_key and secret_key, or neither (no authentication)")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65_535:
+            raise ValueError(f"port must be an int from 0 to 65535, not {port!r}")
+        if isinstance(max_body_bytes, bool) or not isinstance(max_body_bytes, int) or max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be a positive int, not {max_body_bytes!r}")
+        known = None
+        if integrations is not None:
+            known = frozenset(integrations)
+            bad = [i for i in known if isinstance(i, bool) or not isinstance(i, int) or i < 1]
+            if bad:
+                raise ValueError(f"integrations must be positive ints, not {bad!r}")
+        self._host = host
+        self._port = port
+        self._max_body_bytes = max_body_bytes
+        self._store = LogStore(db)
+        self._faults = Faults()
+        self._traffic = Traffic()
+        self._api = InboxAPI(
+            self._store,
+            prefix=API_PATH,
+            public_key=public_key,
+            secret_key=secret_key,
+            integrations=known,
+            on_log=on_log,
+        )
+        self._lifecycle = threading.Lock()
+        self._running = False  # between start() and stop(), refused or not
+        self._resources = _Resources(self._store)
+        # The store outlives stop() (logs() still works); an Inbox dropped without stop() is stopped when collected.
+        weakref.finalize(self, self._resources.close)
+
+    def __repr__(self) -> str:
+        state = "serving" if self._resources.server is not None else ("refusing" if self._running else "stopped")
+        return f"<Inbox {self._host}:{self._port} {state}>"
+
+    # lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self) -> Inbox:
+        """Bind and serve in a daemon thread; after a ``stop()`` the same port is bound again.
+
+        Returns:
+            The Inbox itself, so ``inbox = Inbox().start()`` works.
+        """
+        with self._lifecycle:
+            if not self._running:
+                self._resources.server = self._bind()
+                self._running = True
+            return self
+
+    def stop(self) -> None:
+        """Stop serving: close the listener and every open connection. Idempotent and quick.
+
+        Handlers sleeping in ``latency`` wake at once; their clients get no answer. Stored logs stay
+        readable through ``logs()``.
+        """
+        with self._lifecycle:
+            self._running = False
+            server, self._resources.server = self._resources.server, None
+            if server is not None:
+                server.close()
+
+    def refuse(self) -> None:
+        """Close the listening socket and all open connections: new connections get ECONNREFUSED.
+
+        Raises:
+            RuntimeError: the Inbox is not started.
+        """
+        with self._lifecycle:
+            self._require_running()
+            server, self._resources.server = self._resources.server, None
+            if server is not None:
+                server.close()
+
+    def accept(self) -> None:
+        """Bind the same port again (``SO_REUSEADDR``) and serve, after ``refuse()``; no-op while serving.
+
+        Raises:
+            RuntimeError: the Inbox is not started.
+        """
+        with self._lifecycle:
+            self._require_running()
+            if self._resources.server is None:
+                self._resources.server = self._bind()
+
+    def __enter__(self) -> Inbox:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: Optional[type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> None:
+        self.stop()
+
+    def _bind(self) -> InboxHTTPServer:
+        """A new server on our host and port (the bound port, once there is one), already serving."""
+        server = InboxHTTPServer(
+            (self._host, self._port),
+            api=self._api,
+            faults=self._faults,
+            traffic=self._traffic,
+            max_body_bytes=self._max_body_bytes,
+        )
+        self._host, self._port = server.server_name, server.server_port
+        server.serve_in_thread()
+        return server
+
+    def _require_running(self) -> None:
+        if not self._running:
+            raise RuntimeError("the Inbox is not started: call start() or use it as a context manager")
+
+    # where it is -------------------------------------------------------------------------------------------
+
+    @property
+    def host(self) -> str:
+        """The bound address (the requested one before ``start()``)."""
+        return self._host
+
+    @property
+    def port(self) -> int:
+        """The bound port (the requested one, maybe 0, before ``start()``)."""
+        return self._port
+
+    @property
+    def api_url(self) -> str:
+        """Base URL of the API, without a trailing slash, e.g. ``http://127.0.0.1:54321/api/v3``.
+
+        Raises:
+            RuntimeError: the port is not known yet (port 0 and never started).
+        """
+        if self._port == 0:
+            raise RuntimeError("the Inbox has no port yet: start() it first")
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}{API_PATH}"
+
+    # what it received --------------------------------------------------------------------------------------
+
+    def logs(self, integration_id: Optional[int] = None) -> list[dict[str, Any]]:
+        """Stored logs (the shape the API returns), oldest first: in the order they were received.
+
+        Args:
+            integration_id: Only this integration's logs; ``None`` for all.
+        """
+        return self._store.logs(integration_id)
+
+    def count(self, integration_id: Optional[int] = None) -> int:
+        """Number of stored logs (of one integration, or all)."""
+        return self._store.count(integration_id)
+
+    def wait_for(self, n: int, timeout: float = 10.0, integration_id: Optional[int] = None) -> bool:
+        """Block until at least ``n`` logs are stored, woken by each insert (no polling).
+
+        Returns:
+            True once ``count(integration_id) >= n``; False if ``timeout`` seconds passed first.
+        """
+        return self._store.wait_for(n, timeout, integration_id)
+
+    @property
+    def posts(self) -> list[dict[str, Any]]:
+        """Every POST seen, in the order answered (a copy).
+
+        Each is ``{"time": time.monotonic() at arrival, "status": status answered (0 when the connection
+        was dropped), "integration_id": int or None, "body": parsed JSON or None}``. Faulted and rejected
+        POSTs are included; GETs are not.
+        """
+        return self._traffic.posts
+
+    @property
+    def connections(self) -> int:
+        """TCP connections accepted so far (1 for any number of requests over one keep-alive session)."""
+        return self._traffic.connections
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests handled so far, any method and outcome."""
+        return self._traffic.requests
+
+    # fault injection ---------------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        n: int,
+        status: int = 503,
+        *,
+        retry_after: Optional[str] = None,
+        body: Optional[dict[str, Any]] = None,
+    ) -> None:
+        """Answer the next ``n`` requests (any method or route) with ``status``; nothing is stored.
+
+        Args:
+            n: How many requests; queued after faults already pending.
+            status: The HTTP status, e.g. 429 or 503.
+            retry_after: Value of a ``Retry-After`` header to send (seconds or an HTTP date), if any.
+            body: JSON body to send instead of the default ``{"errors": [{"status", "code", "detail"}]}``,
+                whose code is ``hit_rate_limit`` for 429, ``server_error`` for 500, ``service_unavailable``
+                for 503, else the reason phrase in snake case.
+
+        Raises:
+            ValueError: ``n`` < 0, a status outside 100..599, or a multi-line ``retry_after``.
+        """
+        self._faults.add(n, Fault(status=status, retry_after=retry_after, body=None if body is None else dict(body)))
+
+    def drop_next(self, n: int) -> None:
+        """Close the connection of the next ``n`` requests without answering (clients see a ConnectionError)."""
+        self._faults.add(n, Fault(drop=True))
+
+    @property
+    def latency(self) -> float:
+        """Seconds to wait before answering each request (default 0).
+
+        Only the request's own connection waits; ``stop()`` and ``refuse()`` cut the wait short.
+        """
+        return self._faults.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._faults.latency = seconds
+
+    def reset_faults(self) -> None:
+        """Forget pending ``fail_next``/``drop_next`` faults and set ``latency`` back to 0."""
+        self._faults.reset()

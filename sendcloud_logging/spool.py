@@ -1,0 +1,228 @@
+"""A disk spool in SQLite (WAL mode): logs survive crashes, restarts and API outages.
+
+A payload is written here by the intake thread moments after ``emit`` and removed only when the API
+answered 201 or refused it for good. Several processes (gunicorn workers) may share one file: a row is
+claimed by one process at a time (``claimed_by``) inside ``BEGIN IMMEDIATE``, so no row is sent twice
+while its claimer lives; a claim of a dead process (same host) or past its lease is taken over.
+
+Guarantee: at least once. A process killed after the API stored a log but before the row was deleted sends
+that log again at the next start (the API has no idempotency key).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from typing import Any, Optional
+
+from ._types import Payload
+from .outbox import Entry
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS spool (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    integration_id TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created REAL NOT NULL,
+    more INTEGER NOT NULL DEFAULT 0,
+    first REAL,
+    last REAL,
+    not_before REAL NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    held INTEGER NOT NULL DEFAULT 0,
+    claimed_by TEXT,
+    claimed_until REAL
+);
+CREATE INDEX IF NOT EXISTS spool_ready ON spool (not_before, id);
+"""
+
+
+def _owner_alive(owner: Optional[str], host: str) -> bool:
+    """Whether the process named in a claim still runs (only knowable on this host)."""
+    if not owner:
+        return False
+    owner_host, _, pid_text = owner.rpartition(":")
+    if owner_host != host or not pid_text.isdigit():
+        return True  # another host: trust the lease
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class SpoolOutbox:
+    """The outbox contract (see ``outbox.py``) over one SQLite file shared by processes."""
+
+    persistent = True
+
+    def __init__(self, path: str, max_bytes: int, max_age: float, lease: float = 120.0) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.max_age = max_age
+        self.lease = lease
+        self._host = socket.gethostname()
+        self._local = threading.local()
+        self._expired = 0
+        self._expired_lock = threading.Lock()
+        with self._db() as db:
+            db.executescript(SCHEMA)
+
+    @property
+    def _owner(self) -> str:
+        return f"{self._host}:{os.getpid()}"
+
+    def _db(self) -> sqlite3.Connection:
+        """One connection a thread and a process (a forked child must not reuse its parent's)."""
+        conn: Optional[sqlite3.Connection] = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            self._local.pid = os.getpid()
+        return conn
+
+    def __len__(self) -> int:
+        row = self._db().execute("SELECT COUNT(*) FROM spool").fetchone()
+        return int(row[0])
+
+    def records(self) -> int:
+        """Log records behind the rows: a summary row stands for ``1 + more`` of them."""
+        return int(self._db().execute("SELECT COALESCE(SUM(1 + more), 0) FROM spool").fetchone()[0])
+
+    def size_bytes(self) -> int:
+        db = self._db()
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        size = db.execute("PRAGMA page_size").fetchone()[0]
+        return int((pages - free) * size)
+
+    def full(self) -> bool:
+        return self.size_bytes() >= self.max_bytes
+
+    def add(
+        self,
+        integration_id: Any,
+        payload: Payload,
+        created: float,
+        *,
+        not_before: float = 0.0,
+        more: int = 0,
+        first: Optional[float] = None,
+    ) -> int:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        cur = self._db().execute(
+            "INSERT INTO spool (integration_id, payload, created, not_before, more, first, last, held)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (str(integration_id), text, created, not_before, more, first, created if more else None,
+             1 if not_before > 0 else 0),
+        )
+        return int(cur.lastrowid or 0)
+
+    def fold(self, ref: Any, payload: Payload, created: float, extra: int = 0) -> bool:
+        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        cur = self._db().execute(
+            "UPDATE spool SET more = more + 1 + ?, payload = ?, first = COALESCE(first, created), created = ?,"
+            " last = ? WHERE id = ? AND claimed_by IS NULL",
+            (extra, text, created, created, ref),
+        )
+        return cur.rowcount == 1
+
+    def claim(self) -> Optional[Entry]:
+        now = time.time()
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if self.max_age > 0:
+                gone = db.execute(
+                    "DELETE FROM spool WHERE created < ? AND claimed_by IS NULL", (now - self.max_age,)
+                ).rowcount
+                if gone:
+                    with self._expired_lock:
+                        self._expired += gone
+            rows = db.execute(
+                "SELECT id, integration_id, payload, created, more, first, last, not_before, attempts,"
+                " claimed_by, claimed_until FROM spool WHERE not_before <= ? ORDER BY not_before, id LIMIT 50",
+                (now,),
+            ).fetchall()
+            for row in rows:
+                owner, until = row[9], row[10]
+                if owner and owner != self._owner and until and until > now and _owner_alive(owner, self._host):
+                    continue
+                if owner == self._owner:
+                    continue  # in flight in this process
+                db.execute(
+                    "UPDATE spool SET claimed_by = ?, claimed_until = ?, held = 0 WHERE id = ?",
+                    (self._owner, now + self.lease, row[0]),
+                )
+                db.execute("COMMIT")
+                return Entry(
+                    ref=row[0],
+                    integration_id=_integration(row[1]),
+                    payload=json.loads(row[2]),
+                    created=row[3],
+                    more=row[4],
+                    first=row[5],
+                    last=row[6],
+                    not_before=row[7],
+                    attempts=row[8],
+                )
+            db.execute("COMMIT")
+            return None
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def done(self, entry: Entry) -> None:
+        self._db().execute("DELETE FROM spool WHERE id = ?", (entry.ref,))
+
+    def retry(self, entry: Entry, delay: float, *, count_attempt: bool = True) -> None:
+        entry.attempts += 1 if count_attempt else 0
+        self._db().execute(
+            "UPDATE spool SET claimed_by = NULL, claimed_until = NULL, attempts = ?, not_before = ? WHERE id = ?",
+            (entry.attempts, time.time() + max(0.0, delay), entry.ref),
+        )
+
+    def release_waiting(self) -> None:
+        self._db().execute(
+            "UPDATE spool SET not_before = 0, held = 0 WHERE not_before > 0 AND claimed_by IS NULL"
+        )
+
+    def release_claims(self) -> int:
+        """Give back this process's claims (at close) so another process may send them; rows left."""
+        db = self._db()
+        db.execute("UPDATE spool SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", (self._owner,))
+        return len(self)
+
+    def unsettled(self) -> int:
+        """Rows still to send, not counting summaries whose window is open."""
+        return int(self._db().execute("SELECT COUNT(*) FROM spool WHERE held = 0").fetchone()[0])
+
+    def next_ready(self) -> Optional[float]:
+        row = self._db().execute("SELECT MIN(not_before) FROM spool WHERE claimed_by IS NULL").fetchone()
+        if row is None or row[0] is None:
+            return None
+        return max(0.0, float(row[0]) - time.time())
+
+    def expired(self) -> int:
+        """Rows deleted for age since the last call."""
+        with self._expired_lock:
+            n, self._expired = self._expired, 0
+        return n
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            conn.close()
+            self._local.conn = None
+
+
+def _integration(text: str) -> Any:
+    return int(text) if text.isdigit() else text

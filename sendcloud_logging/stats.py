@@ -1,0 +1,87 @@
+"""Counters and the library's own diagnostics.
+
+Nothing is lost silently: every record ends as sent, or dropped under a named reason. The first drop of each
+reason goes to stderr in one line a person understands, and every drop to the ``sendcloud_logging`` logger,
+which the handler never sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from collections import Counter
+from typing import Any
+
+logger = logging.getLogger("sendcloud_logging")
+logger.addHandler(logging.NullHandler())  # a library never prints through logging's lastResort
+
+#: Drop reasons and what each means for the person reading stderr.
+DROP_REASONS = {
+    "queue_full": "the queue was full (the API is slower than the error rate)",
+    "no_base_url": "the record has no base_url (pass base_url= to the handler or in extra)",
+    "rejected": "the API rejected the log (400)",
+    "too_large": "the API refused the log as too large (413)",
+    "unauthorized": "the API refused the credentials (401/403)",
+    "unknown_integration": "the integration id is unknown to the API (404)",
+    "retries_exhausted": "the API stayed unreachable through every retry",
+    "shutdown": "the handler closed before they could be delivered",
+    "closed": "they were logged after the handler was closed",
+    "before_send": "before_send dropped them",
+    "payload_error": "the record could not be turned into a log",
+    "spool_full": "the disk spool was full",
+    "expired": "they waited in the spool longer than spool_max_age",
+}
+
+
+class Stats:
+    """Thread-safe counters; ``snapshot()`` is what ``SendcloudHandler.stats()`` returns."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Start from zero (also in a forked child, where the inherited lock may be held)."""
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._dropped: Counter[str] = Counter()
+        self._reported: set[str] = set()
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[name] += n
+
+    def drop(self, reason: str, n: int = 1, detail: str = "", *, reported: bool = False) -> None:
+        """Count ``n`` dropped logs; say so on stderr the first time this reason happens.
+
+        ``reported``: the caller already told stderr in its own words.
+        """
+        with self._lock:
+            self._dropped[reason] += n
+            first = reason not in self._reported and not reported
+            self._reported.add(reason)
+        why = DROP_REASONS.get(reason, reason)
+        suffix = f": {detail}" if detail else ""
+        if first:
+            report(f"dropped {n} log(s) because {why}{suffix} (reason '{reason}', counted in stats())")
+        logger.warning("dropped %d log(s): %s%s", n, reason, suffix)
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            out: dict[str, Any] = {
+                name: self._counts[name]
+                for name in ("queued", "sent", "retried", "failed", "summarised", "spooled")
+            }
+            out.update({k: v for k, v in self._counts.items() if k not in out})
+            out["dropped"] = dict(self._dropped)
+            out["dropped_total"] = sum(self._dropped.values())
+        return out
+
+
+def report(line: str) -> None:
+    """One line on stderr, for a person; never raises (stderr may be closed at exit)."""
+    try:
+        sys.stderr.write(f"sendcloud-logging: {line}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass

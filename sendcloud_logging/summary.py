@@ -1,0 +1,130 @@
+"""Error storms: one problem seen many times becomes two logs, the first and a summary.
+
+A shop outage makes thousands of identical errors a minute while the API takes about 100 logs a minute.
+Records are grouped by a signature, as error trackers group events: the same integration, shop, method,
+path (ids replaced by a placeholder), status, exception type and message template. The first record of a
+signature goes out at once; the repeats within the window are counted, and when the window closes one
+more log carries the latest of them with "(+N more like this between HH:MM:SS and HH:MM:SS)".
+Pure code: the worker owns the clock and the outbox.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+from ._types import Payload
+from .extract import Snapshot
+
+Signature = tuple[Any, ...]
+
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
+_HEX = re.compile(r"^(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}$")
+_TOKEN = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~=]{16,}$")
+PLACEHOLDER = ":id"
+
+
+def normalise_path(url: Optional[str]) -> str:
+    """Scheme, host and path of a URL; query dropped, id-like segments (numbers, UUIDs, hex, tokens) replaced."""
+    if not url or not isinstance(url, str):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    segments = [
+        PLACEHOLDER if _NUMBER.match(s) or _UUID.match(s) or _HEX.match(s) or _TOKEN.match(s) else s
+        for s in parts.path.split("/")
+    ]
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" + "/".join(segments)
+
+
+def snapshot_signature(snap: Snapshot, integration_id: Any, base_url: Optional[str], template: Any) -> Signature:
+    """What makes two records the same problem, read from a snapshot with the same precedence as payloads.
+
+    Cheap enough for the caller's thread, where it is needed only when the queue is full.
+    """
+    fields = snap.fields
+    request, response = snap.request, snap.response
+    full_url = fields.get("full_url") or (response.url if response else None) or (request.url if request else None)
+    method = fields.get("method") or (request.method if request else None) or ""
+    code = fields.get("response_code")
+    if code is None and response is not None:
+        code = response.status
+    return (
+        snap.integration_id or integration_id,
+        fields.get("base_url") or base_url,
+        str(method).upper(),
+        normalise_path(full_url if isinstance(full_url, str) else None),
+        code,
+        fields.get("exception_type") or snap.exception_type,
+        template if isinstance(template, str) else repr(type(template)),
+    )
+
+
+def summary_text(exception: Optional[str], more: int, first: float, last: float) -> str:
+    """The latest occurrence's text plus how many more happened and between which local times."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(first)), time.strftime("%H:%M:%S", time.localtime(last))
+    note = f"(+{more} more like this between {stamp[0]} and {stamp[1]})"
+    return f"{exception} {note}" if exception else note
+
+
+def with_summary(payload: Payload, more: int, first: float, last: float) -> Payload:
+    """A copy of ``payload`` whose ``exception`` says how many repeats it stands for."""
+    if more <= 0:
+        return payload
+    out = dict(payload)
+    out["exception"] = summary_text(payload.get("exception"), more, first, last)
+    return out
+
+
+@dataclass
+class Window:
+    """One signature's open window; ``ref`` names its pending summary in the outbox, once there is one."""
+
+    closes: float
+    ref: Any = None
+    more: int = 0
+
+
+class Summariser:
+    """Decide per record: send now, or fold into the signature's pending summary.
+
+    ``window`` seconds (0 turns summaries off). At most ``max_windows`` signatures are tracked at once;
+    beyond that records pass through unsummarised rather than growing memory without bound.
+    """
+
+    def __init__(self, window: float, max_windows: int = 1000, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self.max_windows = max_windows
+        self._clock = clock
+        self._open: dict[Signature, Window] = {}
+
+    def offer(self, key: Signature) -> Optional[Window]:
+        """None: send this record now (it opened a window, or summaries are off); else its open window."""
+        if self.window <= 0:
+            return None
+        now = self._clock()
+        current = self._open.get(key)
+        if current is not None and now < current.closes:
+            return current
+        if len(self._open) >= self.max_windows:
+            self._expire(now)
+            if len(self._open) >= self.max_windows:
+                return None
+        self._open[key] = Window(closes=now + self.window)
+        return None
+
+    def open_windows(self) -> list[Window]:
+        return list(self._open.values())
+
+    def clear(self) -> None:
+        self._open.clear()
+
+    def _expire(self, now: float) -> None:
+        for key in [k for k, w in self._open.items() if w.closes <= now]:
+            del self._open[key]

@@ -1,0 +1,264 @@
+"""The command line, in-process through ``main([...])`` against a real Inbox, and ``serve`` as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from typing import IO, Optional
+
+import pytest
+
+from sendcloud_logging import SendcloudClient
+from sendcloud_logging.cli import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, format_received, main
+from sendcloud_logging.inbox import Inbox
+
+PUBLIC_KEY = "pk-cli-test-51b0"
+SECRET_KEY = "sk-cli-test-secret-e4a7"  # must never appear in captured output
+WRONG_SECRET = "sk-wrong-9d2e-do-not-print"
+INTEGRATION_ID = 4242
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A running Inbox with this module's keys."""
+    with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY) as server:
+        yield server
+
+
+def _send_args(inbox: Inbox, *extra: str) -> list[str]:
+    return [
+        "send",
+        "--integration-id",
+        str(INTEGRATION_ID),
+        "--base-url",
+        "https://shop.example",
+        "--api-url",
+        inbox.api_url,
+        *extra,
+    ]
+
+
+def test_send_prints_the_created_id(inbox: Inbox, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        _send_args(
+            inbox,
+            "--public-key",
+            PUBLIC_KEY,
+            "--secret-key",
+            SECRET_KEY,
+            "--exception",
+            "Could not post the order note",
+            "--exception-type",
+            "requests.exceptions.HTTPError",
+            "--full-url",
+            "https://shop.example/api/orders/7/notes",
+            "--method",
+            "post",
+            "--response-code",
+            "422",
+        )
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    (stored,) = inbox.logs()
+    assert out == f"created log {stored['id']} for integration {INTEGRATION_ID}\n"
+    assert stored["integration_id"] == INTEGRATION_ID
+    assert stored["base_url"] == "https://shop.example"
+    assert stored["method"] == "POST"
+    assert stored["response_code"] == 422
+    assert stored["exception_type"] == "requests.exceptions.HTTPError"
+    assert stored["exception"] == "Could not post the order note"
+    assert SECRET_KEY not in out + err
+
+
+def test_send_reads_keys_from_the_environment(
+    inbox: Inbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENDCLOUD_PUBLIC_KEY", PUBLIC_KEY)
+    monkeypatch.setenv("SENDCLOUD_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("SENDCLOUD_API_URL", inbox.api_url)
+    code = main(["send", "--integration-id", "7", "--base-url", "https://shop.example"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert re.fullmatch(r"created log \d+ for integration 7\n", out)
+    assert inbox.count() == 1
+
+
+def test_send_with_a_wrong_key_prints_the_api_error_and_no_key(
+    inbox: Inbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(_send_args(inbox, "--public-key", PUBLIC_KEY, "--secret-key", WRONG_SECRET))
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert "401" in err
+    assert "authentication_failed" in err
+    assert WRONG_SECRET not in out + err
+    assert SECRET_KEY not in out + err
+    assert inbox.count() == 0
+
+
+def test_send_without_keys_says_which_is_missing(inbox: Inbox, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(_send_args(inbox, "--public-key", PUBLIC_KEY))
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "SENDCLOUD_SECRET_KEY" in err
+
+
+def test_send_to_nothing_is_a_transport_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from sendcloud_logging.shop import Shop
+
+    with Shop() as shop:
+        refused = shop.refused_url
+        code = main(
+            [
+                "send",
+                "--integration-id",
+                "1",
+                "--base-url",
+                "https://shop.example",
+                "--api-url",
+                f"{refused}/api/v3",
+                "--public-key",
+                PUBLIC_KEY,
+                "--secret-key",
+                SECRET_KEY,
+            ]
+        )
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert err.startswith("error: ")
+    assert SECRET_KEY not in out + err
+
+
+@pytest.mark.parametrize("command", ["serve", "send", "demo", "logs"])
+def test_each_subcommand_help_shows_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    out, _ = capsys.readouterr()
+    assert "Example" in out
+    assert f"sendcloud-logging {command}" in out
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([])
+    assert exited.value.code == 2
+    assert "COMMAND" in capsys.readouterr().err
+
+
+def test_logs_prints_a_table_and_json_lines(inbox: Inbox, capsys: pytest.CaptureFixture[str]) -> None:
+    with SendcloudClient(PUBLIC_KEY, SECRET_KEY, inbox.api_url) as client:
+        for n in range(3):
+            client.create_log(INTEGRATION_ID, {"base_url": "https://shop.example", "exception": f"problem {n}"})
+    keys = ["--api-url", inbox.api_url, "--public-key", PUBLIC_KEY, "--secret-key", SECRET_KEY]
+
+    assert main(["logs", *keys, "--json", "--limit", "2"]) == 0
+    out, _ = capsys.readouterr()
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 2
+    assert all(line["integration_id"] == INTEGRATION_ID for line in lines)
+
+    assert main(["logs", *keys, "--integration-id", str(INTEGRATION_ID)]) == 0
+    out, _ = capsys.readouterr()
+    header, *rows = out.splitlines()
+    assert header.split()[:3] == ["id", "integration", "method"]
+    assert len(rows) == 3
+    assert SECRET_KEY not in out
+
+
+def test_logs_with_a_wrong_key_fails(inbox: Inbox, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["logs", "--api-url", inbox.api_url, "--public-key", PUBLIC_KEY, "--secret-key", WRONG_SECRET])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "401" in err
+    assert WRONG_SECRET not in out + err
+
+
+def test_format_received_is_one_readable_line() -> None:
+    line = format_received(
+        {
+            "id": 3,
+            "integration_id": 12,
+            "method": "GET",
+            "response_code": 404,
+            "exception_type": "requests.exceptions.HTTPError",
+            "full_url": "https://shop.example/api/orders/404",
+            "exception": "Could not fetch order 404\n" + "x" * 200,
+        },
+        received=0.0,
+    )
+    assert "\n" not in line
+    assert "integration 12" in line
+    assert "GET  404  requests.exceptions.HTTPError  https://shop.example/api/orders/404  Could not" in line
+    assert line.endswith("…")
+    assert len(line.split("https://shop.example/api/orders/404  ", 1)[1]) == 80
+
+
+def _lines(stream: IO[str]) -> tuple[queue.Queue[Optional[str]], threading.Thread]:
+    """Lines of a pipe, read on a thread, so the test can wait for one with a timeout."""
+    lines: queue.Queue[Optional[str]] = queue.Queue()
+
+    def pump() -> None:
+        for line in stream:
+            lines.put(line)
+        lines.put(None)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return lines, thread
+
+
+def _next_matching(lines: queue.Queue[Optional[str]], pattern: str, seen: list[str]) -> re.Match[str]:
+    while True:
+        line = lines.get(timeout=20)
+        assert line is not None, f"output ended before {pattern!r}: {seen}"
+        seen.append(line)
+        found = re.search(pattern, line)
+        if found:
+            return found
+
+
+def test_serve_prints_a_line_per_log_and_stops_on_sigterm() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENDCLOUD_")}
+    command = [sys.executable, "-m", "sendcloud_logging", "serve", "--port", "0", "--db", ":memory:"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
+        assert proc.stdout is not None
+        try:
+            lines, pump = _lines(proc.stdout)
+            seen: list[str] = []
+            api_url = _next_matching(lines, r"Inbox listening on (\S+)", seen).group(1)
+            _next_matching(lines, rf"use public key {INBOX_PUBLIC_KEY} / secret key {INBOX_SECRET_KEY}", seen)
+            with SendcloudClient(INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, api_url) as client:
+                created = client.create_log(
+                    31,
+                    {
+                        "base_url": "https://shop.example",
+                        "full_url": "https://shop.example/api/orders/7/notes",
+                        "method": "POST",
+                        "response_code": 422,
+                        "exception_type": "requests.exceptions.HTTPError",
+                        "exception": "Could not post the order note",
+                    },
+                )
+            line = _next_matching(lines, r"Could not post the order note", seen).string
+            assert "integration 31" in line
+            assert f"#{created['id']}" in line
+            assert "POST  422  requests.exceptions.HTTPError  https://shop.example/api/orders/7/notes" in line
+            proc.terminate()
+            _next_matching(lines, r"stopped; 1 log\(s\) stored", seen)
+            assert proc.wait(timeout=20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        pump.join(10)  # EOF reached: the pipe may be closed now
+        assert proc.stderr is not None
+        assert proc.stderr.read() == ""

@@ -1,0 +1,191 @@
+"""SendcloudClient against the real local Inbox: success, error mapping, paging, keep-alive."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from sendcloud_logging import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    NotFoundError,
+    RateLimitedError,
+    SendcloudClient,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from sendcloud_logging.client import USER_AGENT, check_api_url, normalise_timeout, parse_retry_after
+from sendcloud_logging.inbox import Inbox
+
+from .conftest import PUBLIC_KEY, SECRET_KEY, assert_valid_body
+
+
+@pytest.fixture
+def client(inbox: Inbox) -> Iterator[SendcloudClient]:
+    with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=inbox.api_url, timeout=5) as c:
+        yield c
+
+
+def test_create_log_returns_the_created_log(client: SendcloudClient, inbox: Inbox) -> None:
+    payload = {"base_url": "https://shop.example", "method": "GET", "response_code": 404}
+    created = client.create_log(7, payload)
+    assert created["id"] >= 1
+    assert created["integration_id"] == 7
+    assert created["base_url"] == "https://shop.example"
+    assert created["response_code"] == 404
+    assert inbox.logs(7)[0]["id"] == created["id"]
+
+
+def test_user_agent_and_keep_alive(client: SendcloudClient, inbox: Inbox) -> None:
+    for i in range(10):
+        client.create_log(1, {"base_url": f"https://shop{i}.example"})
+    assert inbox.connections == 1
+    assert client._session.headers["User-Agent"] == USER_AGENT
+    assert USER_AGENT.startswith("sendcloud-logging/")
+
+
+def test_wrong_credentials_raise_authentication_error(inbox: Inbox) -> None:
+    with SendcloudClient(PUBLIC_KEY, "wrong", api_url=inbox.api_url) as bad:
+        with pytest.raises(AuthenticationError) as info:
+            bad.create_log(1, {"base_url": "https://shop.example"})
+    assert info.value.status == 401
+    assert info.value.code == "authentication_failed"
+    assert "wrong" not in str(info.value)
+    assert SECRET_KEY not in repr(bad)
+    assert PUBLIC_KEY not in repr(bad)
+
+
+@pytest.mark.invalid_posts
+def test_unknown_field_raises_validation_error_with_pointer(client: SendcloudClient) -> None:
+    with pytest.raises(ValidationError) as info:
+        client.create_log(1, {"base_url": "https://shop.example", "user_id": 5})
+    assert info.value.status == 400
+    assert info.value.code == "extra_forbidden"
+    assert "body/user_id" in (info.value.detail or "")
+
+
+def test_unknown_integration_raises_not_found() -> None:
+    with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, integrations=[1]) as inbox, SendcloudClient(
+        PUBLIC_KEY, SECRET_KEY, api_url=inbox.api_url
+    ) as client:
+        with pytest.raises(NotFoundError) as info:
+            client.create_log(2, {"base_url": "https://shop.example"})
+        assert info.value.status == 404
+        client.create_log(1, {"base_url": "https://shop.example"})
+
+
+@pytest.mark.parametrize("retry_after,expected", [("3", 3.0), (None, None)])
+def test_rate_limited_carries_retry_after(
+    client: SendcloudClient, inbox: Inbox, retry_after: str | None, expected: float | None
+) -> None:
+    inbox.fail_next(1, 429, retry_after=retry_after)
+    with pytest.raises(RateLimitedError) as info:
+        client.create_log(1, {"base_url": "https://shop.example"})
+    assert info.value.status == 429
+    assert info.value.retry_after == expected
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_server_errors(client: SendcloudClient, inbox: Inbox, status: int) -> None:
+    inbox.fail_next(1, status)
+    with pytest.raises(ServerError) as info:
+        client.create_log(1, {"base_url": "https://shop.example"})
+    assert info.value.status == status
+    assert isinstance(info.value, APIError)
+
+
+def test_refused_connection_is_a_transport_error() -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=f"http://127.0.0.1:{port}/api/v3") as client:
+        with pytest.raises(TransportError) as info:
+            client.create_log(1, {"base_url": "https://shop.example"})
+    assert isinstance(info.value.__cause__, requests.ConnectionError)
+    assert SECRET_KEY not in str(info.value)
+
+
+def test_timeout_is_a_transport_error(inbox: Inbox) -> None:
+    inbox.latency = 1.0
+    with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=inbox.api_url, timeout=(1, 0.2)) as client:
+        with pytest.raises(TransportError) as info:
+            client.create_log(1, {"base_url": "https://shop.example"})
+    assert isinstance(info.value.__cause__, requests.Timeout)
+
+
+def test_connection_closed_mid_answer_is_a_transport_error(client: SendcloudClient, inbox: Inbox) -> None:
+    inbox.drop_next(1)
+    with pytest.raises(TransportError):
+        client.create_log(1, {"base_url": "https://shop.example"})
+    client.create_log(1, {"base_url": "https://shop.example"})  # the session recovers
+
+
+def test_iter_logs_follows_link_pages(client: SendcloudClient, inbox: Inbox) -> None:
+    ids = {client.create_log(3, {"base_url": f"https://s{i}.example"})["id"] for i in range(23)}
+    client.create_log(4, {"base_url": "https://other.example"})
+    seen = [log["id"] for log in client.iter_logs(3, page_size=5)]
+    assert sorted(seen) == sorted(ids)
+    assert len(seen) == len(set(seen))
+    assert len(list(client.iter_logs(page_size=100))) == 24
+    gets = [p for p in inbox.posts]  # posts only: GETs are not recorded as posts
+    assert len(gets) == 24
+
+
+def test_iter_logs_of_unknown_integration() -> None:
+    with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, integrations=[1]) as inbox, SendcloudClient(
+        PUBLIC_KEY, SECRET_KEY, api_url=inbox.api_url
+    ) as client, pytest.raises(NotFoundError):
+        list(client.iter_logs(9))
+
+
+def test_created_bodies_are_valid(client: SendcloudClient, inbox: Inbox) -> None:
+    client.create_log(1, {"base_url": "https://shop.example", "request": {"headers": {"A": "b"}, "payload": "x"}})
+    assert_valid_body(inbox.posts[-1]["body"])
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://panel.sendcloud.sc/api/v3", "ftp://x/api", "", "panel.sendcloud.sc/api/v3"],
+)
+def test_api_url_must_be_https_unless_loopback(url: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        check_api_url(url)
+    assert info.value.key == "api_url"
+    assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8025/api/v3", "http://localhost/api/v3/", "http://[::1]:80/api/v3"]
+)
+def test_loopback_http_is_allowed(url: str) -> None:
+    assert check_api_url(url) == url.rstrip("/")
+
+
+def test_insecure_http_can_be_allowed_explicitly() -> None:
+    assert check_api_url("http://sendcloud.internal/api/v3", allow_insecure_http=True)
+
+
+def test_verification_cannot_be_turned_off() -> None:
+    with pytest.raises(ConfigurationError):
+        SendcloudClient("a", "b", verify=False)
+
+
+def test_timeouts_normalise() -> None:
+    assert normalise_timeout(4) == (4.0, 4.0)
+    assert normalise_timeout((1, 2)) == (1.0, 2.0)
+    for bad in (0, -1, (1,), "x", (0, 1)):
+        with pytest.raises(ConfigurationError):
+            normalise_timeout(bad)  # type: ignore[arg-type]
+
+
+def test_parse_retry_after() -> None:
+    assert parse_retry_after("2") == 2.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past

@@ -1,0 +1,96 @@
+"""The demo end to end in a real process, and the README's quick start being the demo's configuration."""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from sendcloud_logging.demo import QUICKSTART_LOGGING, Expected, format_log_table, match, truncate
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+EXCEPTION_TYPES = (
+    "requests.exceptions.SSLError",
+    "requests.exceptions.HTTPError",
+    "requests.exceptions.ConnectionError",
+    "requests.exceptions.ReadTimeout",
+)
+
+
+def _quick_start_code() -> str:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## Quick start", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert blocks, "the quick start has no python code block"
+    return "\n".join(blocks)
+
+
+def _readme_logging_dict() -> Any:
+    tree = ast.parse(_quick_start_code())
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "LOGGING" for t in node.targets):
+            return ast.literal_eval(node.value)
+    raise AssertionError("the quick start assigns no LOGGING dict")
+
+
+def test_readme_quick_start_is_the_demo_configuration() -> None:
+    assert _readme_logging_dict() == QUICKSTART_LOGGING
+    code = _quick_start_code()
+    assert "logging.config.dictConfig(LOGGING)" in code
+    assert "log.exception(" in code
+
+
+def test_readme_starts_with_the_two_commands() -> None:
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "# sendcloud-logging"
+    assert lines[2].strip().startswith("make demo")
+    assert lines[3].strip().startswith("make test")
+
+
+def test_demo_runs_and_every_log_arrives() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENDCLOUD_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "sendcloud_logging", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    for name in EXCEPTION_TYPES:
+        assert name in done.stdout
+    assert "OK: all 6 logs arrived" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_match_names_what_is_missing() -> None:
+    expected = [
+        Expected("tls", "requests.exceptions.SSLError"),
+        Expected("404", "requests.exceptions.HTTPError", 404),
+        Expected("422", "requests.exceptions.HTTPError", 422),
+        Expected("401 without exception", None, 401),
+    ]
+    logs: list[dict[str, Any]] = [
+        {"exception_type": "requests.exceptions.HTTPError", "response_code": 422},
+        {"exception_type": None, "response_code": 401},
+        {"exception_type": "requests.exceptions.SSLError", "response_code": None},
+    ]
+    assert [want.label for want in match(expected, logs)] == ["404"]
+    assert match(expected[:1], []) == expected[:1]
+    # one log fulfils one expectation only
+    twice = [Expected("a", "requests.exceptions.HTTPError"), Expected("b", "requests.exceptions.HTTPError")]
+    assert [w.label for w in match(twice, logs[:1])] == ["b"]
+
+
+def test_log_table_cuts_long_cells() -> None:
+    header, row = format_log_table(
+        [{"id": 1, "method": "GET", "exception": "x" * 500, "full_url": None}], ("id", "method", "full_url", "exception")
+    )
+    assert header.split() == ["id", "method", "full_url", "exception"]
+    assert row.split()[:3] == ["1", "GET", "-"]
+    assert len(row.split()[3]) == 60
+    assert truncate("a\n  b", 10) == "a b"

@@ -1,0 +1,102 @@
+"""The handler built by the real logging.config machinery, as users configure it."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+from pathlib import Path
+
+import pytest
+
+from sendcloud_logging import ConfigurationError, SendcloudHandler
+from sendcloud_logging.inbox import Inbox
+
+from .conftest import PUBLIC_KEY, SECRET_KEY
+
+
+def _handler_of(name: str) -> SendcloudHandler:
+    handlers = [h for h in logging.getLogger(name).handlers if isinstance(h, SendcloudHandler)]
+    assert len(handlers) == 1
+    return handlers[0]
+
+
+def test_dictconfig_builds_and_delivers(inbox: Inbox) -> None:
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"plain": {"format": "[%(name)s] %(message)s"}},
+            "handlers": {
+                "sendcloud": {
+                    "class": "sendcloud_logging.SendcloudHandler",
+                    "level": "ERROR",
+                    "formatter": "plain",
+                    "integration_id": 12,
+                    "public_key": PUBLIC_KEY,
+                    "secret_key": SECRET_KEY,
+                    "api_url": inbox.api_url,
+                    "base_url": "https://shop.example",
+                    "queue_size": 50,
+                    "shutdown_timeout": 2,
+                    "timeout": [2, 5],
+                }
+            },
+            "loggers": {"myshop": {"handlers": ["sendcloud"], "level": "INFO", "propagate": False}},
+        }
+    )
+    handler = _handler_of("myshop")
+    log = logging.getLogger("myshop.sync")
+    log.info("not an error")
+    log.error("Order %s failed", 5)
+    assert handler.flush(10)
+    assert [log["exception"] for log in inbox.logs(12)] == ["[myshop.sync] Order 5 failed"]
+
+
+def test_dictconfig_reports_a_bad_keyword_at_start() -> None:
+    config = {
+        "version": 1,
+        "handlers": {"sendcloud": {"class": "sendcloud_logging.SendcloudHandler", "integration_id": 1}},
+        "root": {"handlers": ["sendcloud"]},
+    }
+    with pytest.raises(ValueError) as info:
+        logging.config.dictConfig(config)
+    cause = info.value.__cause__ or info.value.__context__
+    assert isinstance(cause, ConfigurationError)
+    assert "public_key" in str(info.value) or "public_key" in str(cause)
+
+
+def test_fileconfig_builds_and_delivers(inbox: Inbox, tmp_path: Path) -> None:
+    ini = tmp_path / "logging.ini"
+    ini.write_text(
+        f"""
+[loggers]
+keys=root,shop
+
+[handlers]
+keys=sendcloud
+
+[formatters]
+keys=
+
+[logger_root]
+level=WARNING
+handlers=
+
+[logger_shop]
+level=ERROR
+handlers=sendcloud
+qualname=fileshop
+propagate=0
+
+[handler_sendcloud]
+class=sendcloud_logging.SendcloudHandler
+level=ERROR
+kwargs={{"integration_id": 13, "public_key": "{PUBLIC_KEY}", "secret_key": "{SECRET_KEY}", "api_url": "{inbox.api_url}", "base_url": "https://shop.example"}}
+""",
+        encoding="utf-8",
+    )
+    logging.config.fileConfig(ini, disable_existing_loggers=False)
+    handler = _handler_of("fileshop")
+    logging.getLogger("fileshop").error("from fileConfig")
+    assert handler.flush(10)
+    assert [log["exception"] for log in inbox.logs(13)] == ["from fileConfig"]

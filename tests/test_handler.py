@@ -1,0 +1,393 @@
+"""SendcloudHandler end to end: real failing shop calls, a real Inbox, a real worker thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from typing import Any, Callable
+
+import pytest
+import requests
+
+from sendcloud_logging import ConfigurationError, SendcloudHandler
+from sendcloud_logging.inbox import Inbox
+from sendcloud_logging.shop import Shop
+
+from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY
+
+AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
+
+
+@pytest.fixture(scope="module")
+def shop() -> Any:
+    with Shop(stall_seconds=3.0) as s:
+        yield s
+
+
+def only_log(inbox: Inbox) -> dict[str, Any]:
+    logs = inbox.logs()
+    assert len(logs) == 1, logs
+    return logs[0]
+
+
+def test_http_error_with_response_becomes_a_log(app_logger: AppLogger, inbox: Inbox, shop: Any) -> None:
+    log, handler = app_logger(base_url=None)
+    before = time.time()
+    with requests.Session() as session:
+        try:
+            resp = session.get(f"{shop.http_url}/api/orders/404", headers={"Accept": "text/html"})
+            resp.raise_for_status()
+        except requests.RequestException:
+            log.exception("Could not fetch order %s", 404)
+    assert handler.flush(10)
+    got = only_log(inbox)
+    assert got["integration_id"] == INTEGRATION_ID
+    assert got["base_url"] == shop.http_url  # derived from full_url: no base_url anywhere else
+    assert got["full_url"] == f"{shop.http_url}/api/orders/404"
+    assert got["method"] == "GET"
+    assert got["response_code"] == 404
+    assert got["exception_type"] == "requests.exceptions.HTTPError"
+    assert got["exception"].startswith("Could not fetch order 404: 404 Client Error")
+    assert "Traceback" not in got["exception"]
+    assert got["request"]["headers"]["Accept"] == "text/html"
+    assert "<html" in got["response"]["body"].lower()
+    assert got["response"]["headers"]["Content-Type"].startswith("text/html")
+    created = got["created_at"]
+    assert created[-6] in "+-" or created.endswith("Z")
+    from datetime import datetime
+
+    assert abs(datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp() - before) < 5
+    assert handler.stats()["sent"] == 1
+
+
+def test_ssl_error_is_logged_with_its_type(app_logger: AppLogger, inbox: Inbox, shop: Any) -> None:
+    log, handler = app_logger()
+    with requests.Session() as session:
+        try:
+            session.get(f"{shop.https_url}/ok", timeout=5)
+        except requests.RequestException:
+            log.exception("Shop certificate rejected")
+    assert handler.flush(10)
+    got = only_log(inbox)
+    assert got["exception_type"] == "requests.exceptions.SSLError"
+    assert got["full_url"] == f"{shop.https_url}/ok"
+    assert got["base_url"] == "https://shop.example"  # the handler's base_url wins over the URL
+    assert got["method"] == "GET"
+    assert got["response_code"] is None
+
+
+def test_refused_connection_and_timeout(app_logger: AppLogger, inbox: Inbox, shop: Any) -> None:
+    log, handler = app_logger()
+    with requests.Session() as session:
+        for url, timeout in ((shop.refused_url, 2.0), (f"{shop.http_url}/stall", 0.3)):
+            try:
+                session.get(url, timeout=timeout)
+            except requests.RequestException:
+                log.exception("Shop unreachable")
+    assert handler.flush(10)
+    types = sorted(log["exception_type"] for log in inbox.logs())
+    assert types == ["requests.exceptions.ConnectionError", "requests.exceptions.ReadTimeout"]
+
+
+def test_post_json_payload_and_json_error_body(app_logger: AppLogger, inbox: Inbox, shop: Any) -> None:
+    log, handler = app_logger()
+    with requests.Session() as session:
+        try:
+            resp = session.post(f"{shop.http_url}/api/orders/7/notes", json={"order_note": {"note": "Shipped"}})
+            resp.raise_for_status()
+        except requests.HTTPError:
+            log.exception("Could not post the order note")
+    assert handler.flush(10)
+    got = only_log(inbox)
+    assert got["method"] == "POST"
+    assert got["response_code"] == 422
+    assert got["request"]["payload"] == {"order_note": {"note": "Shipped"}}
+
+
+def test_formatter_fields_reach_the_exception_text(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger()
+    handler.setFormatter(logging.Formatter("order %(order_id)s: %(message)s"))
+    try:
+        raise ValueError("bad weight")
+    except ValueError:
+        log.exception("Label failed", extra={"order_id": 31})
+    assert handler.flush(10)
+    got = only_log(inbox)
+    assert got["exception"] == "order 31: Label failed: bad weight"
+    assert got["exception_type"] == "ValueError"
+
+
+def test_api_fields_in_extra_and_per_record_integration(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger()
+    log.error(
+        "Order sync failed",
+        extra={
+            "base_url": "https://other-shop.example",
+            "full_url": "https://other-shop.example/api/orders/9",
+            "method": "put",
+            "response_code": 409,
+            "integration_id": 77,
+            "request": {"headers": {"X-Shop": "1"}, "payload": {"id": 9}},
+            "response": {"headers": {"Content-Type": "application/json"}, "body": {"error": "conflict"}},
+        },
+    )
+    assert handler.flush(10)
+    got = only_log(inbox)
+    assert got["integration_id"] == 77
+    assert got["base_url"] == "https://other-shop.example"
+    assert got["method"] == "PUT"
+    assert got["response_code"] == 409
+    assert got["request"] == {"headers": {"X-Shop": "1"}, "payload": {"id": 9}}
+    assert got["response"]["body"] == {"error": "conflict"}
+    assert got["exception"] == "Order sync failed"
+
+
+class DjangoLikeRequest:
+    """Stands for a framework's own request object under extra['request']."""
+
+    method = "GET"
+
+    @property
+    def headers(self) -> Any:
+        raise RuntimeError("not a requests object")
+
+
+def test_foreign_object_under_request_is_ignored(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger()
+    log.error("View failed", extra={"request": DjangoLikeRequest(), "response": object()})
+    assert handler.flush(10)
+    got = only_log(inbox)
+    assert got["exception"] == "View failed"
+    assert got["request"] is None
+    assert handler.stats()["sent"] == 1
+
+
+def test_record_without_base_url_is_dropped_counted_and_reported_once(
+    app_logger: AppLogger, inbox: Inbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log, handler = app_logger(base_url=None)
+    for _ in range(3):
+        log.error("No shop known")
+    assert handler.flush(10)
+    stats = handler.stats()
+    assert stats["dropped"] == {"no_base_url": 3}
+    assert inbox.count() == 0
+    err = capfd.readouterr().err
+    assert err.count("sendcloud-logging:") == 1
+    assert "base_url" in err
+
+
+def test_caller_is_not_slowed_by_a_slow_api(app_logger: AppLogger, inbox: Inbox) -> None:
+    inbox.latency = 1.0
+    log, handler = app_logger(summary_window=0)
+    start = time.monotonic()
+    for i in range(20):
+        log.error("Sync failed %d", i)
+    elapsed = time.monotonic() - start
+    # Blocking on the network would take 20 s (one second per answer); the first answer is not even back.
+    assert inbox.count() == 0
+    assert elapsed < 1.0
+    inbox.latency = 0.0
+    assert handler.flush(15)
+    assert inbox.count() == 20
+
+
+def test_root_handler_at_debug_with_urllib3_debug_makes_no_loop(
+    make_handler: Callable[..., SendcloudHandler], inbox: Inbox
+) -> None:
+    handler = make_handler(level=logging.DEBUG, summary_window=0)
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    root.addHandler(handler)
+    logging.getLogger("urllib3").setLevel(logging.DEBUG)
+    logging.getLogger("sendcloud_logging").setLevel(logging.DEBUG)
+    app = logging.getLogger("shop.sync")
+    for i in range(3):
+        app.error("application error %d", i)
+    assert handler.flush(10)
+    time.sleep(0.2)  # any echo of the worker's own records would arrive now
+    assert handler.flush(10)
+    messages = sorted(log["exception"] for log in inbox.logs())
+    assert messages == [f"application error {i}" for i in range(3)]
+    assert handler.stats()["sent"] == 3
+
+
+def test_queue_full_is_counted_and_reported(app_logger: AppLogger, inbox: Inbox, capfd: pytest.CaptureFixture[str]) -> None:
+    inbox.latency = 0.5
+    log, handler = app_logger(queue_size=2)
+    for i in range(10):
+        log.error(f"burst {i}")  # distinct templates: nothing to merge
+    inbox.latency = 0.0
+    assert handler.flush(10)
+    stats = handler.stats()
+    assert stats["dropped"]["queue_full"] >= 7
+    assert stats["sent"] + stats["dropped"]["queue_full"] == 10
+    assert inbox.count() == stats["sent"]
+    assert capfd.readouterr().err.count("queue was full") == 1
+
+
+def test_transient_failures_are_retried(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger(max_backoff=0.05)
+    inbox.fail_next(2, 503)
+    log.error("retry me")
+    assert handler.flush(10)
+    stats = handler.stats()
+    assert stats["sent"] == 1
+    assert stats["retried"] == 2
+    assert inbox.count() == 1
+
+
+def test_retries_are_bounded(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger(max_retries=2, max_backoff=0.01)
+    inbox.fail_next(10, 502)
+    log.error("give up")
+    assert handler.flush(10)
+    stats = handler.stats()
+    assert stats["dropped"] == {"retries_exhausted": 1}
+    assert stats["retried"] == 2
+    assert inbox.count() == 0
+
+
+def test_wrong_credentials_are_dropped_and_reported(
+    app_logger: AppLogger, inbox: Inbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log, handler = app_logger(secret_key="not-the-secret")
+    log.error("x")
+    assert handler.flush(10)
+    assert handler.stats()["dropped"] == {"unauthorized": 1}
+    err = capfd.readouterr().err
+    assert "401" in err
+    assert "not-the-secret" not in err
+
+
+def test_unknown_integration_is_dropped() -> None:
+    with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, integrations=[1]) as inbox:
+        handler = SendcloudHandler(
+            integration_id=2, public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=inbox.api_url,
+            base_url="https://shop.example",
+        )
+        try:
+            handler.handle(logging.makeLogRecord({"msg": "x", "levelno": logging.ERROR, "levelname": "ERROR"}))
+            assert handler.flush(10)
+            assert handler.stats()["dropped"] == {"unknown_integration": 1}
+        finally:
+            handler.close()
+
+
+def test_close_delivers_and_later_records_are_counted(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger(summary_window=0)
+    for i in range(5):
+        log.error("before close %d", i)
+    handler.close()
+    assert inbox.count() == 5
+    log.error("after close")
+    assert handler.stats()["dropped"] == {"closed": 1}
+
+
+def test_close_with_the_api_down_returns_within_shutdown_timeout(
+    app_logger: AppLogger, inbox: Inbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log, handler = app_logger(shutdown_timeout=1.0, max_retries=100, max_backoff=0.2)
+    inbox.refuse()
+    for i in range(3):
+        log.error("lost %d", i)
+    start = time.monotonic()
+    handler.close()
+    assert time.monotonic() - start < 2.0
+    assert handler.stats()["dropped"]["shutdown"] == 3
+    assert "3 log(s) were not delivered" in capfd.readouterr().err
+
+
+def test_emit_never_mutates_the_record(make_handler: Callable[..., SendcloudHandler]) -> None:
+    handler = make_handler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    try:
+        raise KeyError("k")
+    except KeyError:
+        record = logging.getLogger("x").makeRecord(
+            "x", logging.ERROR, __file__, 1, "m %s", ("a",), sys.exc_info(), extra={"request": {"headers": {"A": "1"}}}
+        )
+    before = dict(record.__dict__)
+    handler.handle(record)
+    assert record.__dict__ == before
+    assert handler.flush(10)
+
+
+def test_environment_variables_configure_the_handler(inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SENDCLOUD_INTEGRATION_ID", "31")
+    monkeypatch.setenv("SENDCLOUD_PUBLIC_KEY", PUBLIC_KEY)
+    monkeypatch.setenv("SENDCLOUD_SECRET_KEY", SECRET_KEY)
+    monkeypatch.setenv("SENDCLOUD_API_URL", inbox.api_url)
+    handler = SendcloudHandler(base_url="https://shop.example")
+    try:
+        assert handler.integration_id == 31
+        assert handler.api_url == inbox.api_url
+        handler.handle(logging.makeLogRecord({"msg": "env", "levelno": logging.ERROR}))
+        assert handler.flush(10)
+        assert inbox.logs(31)[0]["exception"] == "env"
+    finally:
+        handler.close()
+
+
+@pytest.mark.parametrize(
+    "kwargs,key",
+    [
+        ({"public_key": "a", "secret_key": "b"}, "integration_id"),
+        ({"integration_id": 1, "secret_key": "b"}, "public_key"),
+        ({"integration_id": 1, "public_key": "a"}, "secret_key"),
+        ({"integration_id": "abc", "public_key": "a", "secret_key": "b"}, "integration_id"),
+        ({"integration_id": 1, "public_key": "a", "secret_key": "b", "queue_size": 0}, "queue_size"),
+        ({"integration_id": 1, "public_key": "a", "secret_key": "b", "shutdown_timeout": -1}, "shutdown_timeout"),
+        ({"integration_id": 1, "public_key": "a", "secret_key": "b", "base_url": "shop"}, "base_url"),
+        ({"integration_id": 1, "public_key": "a", "secret_key": "b", "api_url": "http://x.example"}, "api_url"),
+    ],
+)
+def test_bad_configuration_fails_at_construction(kwargs: dict[str, Any], key: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        SendcloudHandler(**kwargs)
+    assert isinstance(info.value, ValueError)
+    assert info.value.key == key
+    assert "SENDCLOUD" in str(info.value) or key in str(info.value)
+
+
+def test_repr_and_stats_carry_no_credentials(make_handler: Callable[..., SendcloudHandler]) -> None:
+    handler = make_handler()
+    text = repr(handler) + repr(handler.stats()) + repr(handler._settings)
+    assert SECRET_KEY not in text
+    assert PUBLIC_KEY not in text
+
+
+def test_a_process_that_logs_and_exits_at_once_delivers_everything(inbox: Inbox) -> None:
+    script = textwrap.dedent(
+        """
+        import logging, requests
+        from sendcloud_logging import SendcloudHandler
+        log = logging.getLogger("app")
+        log.addHandler(SendcloudHandler(base_url="https://shop.example"))
+        for i in range(7):
+            try:
+                raise requests.ConnectionError(f"shop down {i}")
+            except requests.ConnectionError:
+                log.exception("sync %d failed", i)
+        """
+    )
+    env = dict(
+        os.environ,
+        SENDCLOUD_INTEGRATION_ID="5",
+        SENDCLOUD_PUBLIC_KEY=PUBLIC_KEY,
+        SENDCLOUD_SECRET_KEY=SECRET_KEY,
+        SENDCLOUD_API_URL=inbox.api_url,
+    )
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    # One problem seen seven times: the first log at once, the summary of the other six at exit.
+    first, summary = inbox.logs(5)
+    assert first["exception"].startswith("sync 0 failed")
+    assert summary["exception"].startswith("sync 6 failed")
+    assert "(+5 more like this between " in summary["exception"]
+    assert {log["exception_type"] for log in inbox.logs(5)} == {"requests.exceptions.ConnectionError"}
