@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Callable, Optional
 
 from .faults import Fault, Faults
+from .ratelimit import RateLimit
 from .routes import InboxAPI
 from .server import InboxHTTPServer
 from .store import LogStore
@@ -64,6 +65,8 @@ class Inbox:
         max_body_bytes: Largest POST body accepted; bigger ones get 413.
         on_log: Called with each stored log (a copy), in the request's thread, before the 201 is sent.
             An exception from it is reported on stderr in one line and otherwise ignored.
+        rate_limit: ``(per_minute, burst)``: POSTs over this budget get 429 with ``Retry-After``, like the
+            API's limit of ``(100, 15)``. ``None`` (default): no limit.
 
     Raises:
         ValueError: a bad argument (only one of the keys given, a non-positive integration id, ...).
@@ -81,6 +84,7 @@ class Inbox:
         integrations: Optional[Iterable[int]] = None,
         max_body_bytes: int = 1_048_576,
         on_log: Optional[Callable[[dict[str, Any]], None]] = None,
+        rate_limit: Optional[tuple[float, int]] = None,
     ) -> None:
         if (public_key is None) != (secret_key is None):
             raise ValueError("give both public_key and secret_key, or neither (no authentication)")
@@ -97,6 +101,7 @@ class Inbox:
         self._host = host
         self._port = port
         self._max_body_bytes = max_body_bytes
+        self._rate_limit = RateLimit(*rate_limit) if rate_limit is not None else None
         self._store = LogStore(db)
         self._faults = Faults()
         self._traffic = Traffic()
@@ -186,6 +191,7 @@ class Inbox:
             faults=self._faults,
             traffic=self._traffic,
             max_body_bytes=self._max_body_bytes,
+            rate_limit=self._rate_limit,
         )
         self._host, self._port = server.server_name, server.server_port
         server.serve_in_thread()
@@ -261,6 +267,16 @@ class Inbox:
         """HTTP requests handled so far, any method and outcome."""
         return self._traffic.requests
 
+    @property
+    def status_counts(self) -> dict[int, int]:
+        """Answers sent so far by HTTP status, any method (dropped connections are not answers)."""
+        return self._traffic.status_counts
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        """Requests that got a fault, by kind: ``fail_next``, ``drop_next``, and the ``chaos`` kinds."""
+        return self._faults.injected
+
     # fault injection ---------------------------------------------------------------------------------------
 
     def fail_next(
@@ -288,7 +304,7 @@ class Inbox:
 
     def drop_next(self, n: int) -> None:
         """Close the connection of the next ``n`` requests without answering (clients see a ConnectionError)."""
-        self._faults.add(n, Fault(drop=True))
+        self._faults.add(n, Fault(drop=True, kind="drop_next"))
 
     @property
     def latency(self) -> float:
@@ -302,6 +318,30 @@ class Inbox:
     def latency(self, seconds: float) -> None:
         self._faults.latency = seconds
 
+    def chaos(
+        self,
+        rate: float,
+        *,
+        kinds: Optional[Mapping[str, float]] = None,
+        seed: Optional[int] = None,
+        stall: float = 1.0,
+    ) -> None:
+        """Fail a random share of the requests that no queued fault claims, until ``reset_faults()``.
+
+        Args:
+            rate: Share of requests to fail, 0 to 1 (0 turns chaos off).
+            kinds: Weights of the kinds of failure: ``"503"`` (an error answer), ``"reset"`` (the connection
+                is reset without an answer), ``"timeout"`` (the answer comes ``stall`` seconds late, after
+                a client with a shorter read timeout gave up; the request is still handled, as a slow
+                server would). Default: all three alike.
+            seed: Seed of the random choices, so a run can be replayed.
+            stall: Seconds a ``"timeout"`` request waits.
+
+        Raises:
+            ValueError: a rate outside 0..1, unknown kinds or negative weights.
+        """
+        self._faults.chaos(rate, kinds, seed, stall)
+
     def reset_faults(self) -> None:
-        """Forget pending ``fail_next``/``drop_next`` faults and set ``latency`` back to 0."""
+        """Forget pending ``fail_next``/``drop_next`` faults and chaos, and set ``latency`` back to 0."""
         self._faults.reset()

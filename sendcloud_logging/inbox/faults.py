@@ -1,27 +1,44 @@
-"""Fault injection for tests: injected error answers, dropped connections and latency.
+"""Fault injection for tests: injected error answers, dropped connections, stalls, latency and chaos.
 
 Tests change these while requests are in flight, so every read and write goes through one lock.
 Faults queue up in the order they were asked for: ``drop_next(1); fail_next(2, 429)`` drops the next
-request and answers 429 to the two after it.
+request and answers 429 to the two after it. Queued faults come before chaos, which fails a random
+share of the remaining requests (seeded, so a failing test can be replayed).
 """
 
 from __future__ import annotations
 
 import math
+import random
 import threading
-from collections import deque
+from collections import Counter, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Optional
+
+#: What ``chaos`` can do to a request: answer 503, reset the connection, or stall past the client's timeout.
+CHAOS_KINDS = ("503", "reset", "timeout")
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One injected fault: ``drop`` the connection, or answer ``status`` with an error body."""
+    """One injected fault: ``drop`` (or ``reset``) the connection, ``stall`` first, or answer ``status``."""
 
     drop: bool = False
     status: int = 503
     retry_after: Optional[str] = None
     body: Optional[dict[str, Any]] = None
+    reset: bool = False  # drop with a TCP RST instead of a FIN
+    stall: float = 0.0  # seconds to wait before handling the request as usual
+    kind: str = "fail_next"
+
+
+@dataclass(frozen=True)
+class _Chaos:
+    rate: float
+    kinds: tuple[tuple[str, float], ...]
+    stall: float
+    rng: random.Random
 
 
 class Faults:
@@ -31,6 +48,28 @@ class Faults:
         self._lock = threading.Lock()
         self._queue: deque[list[Any]] = deque()  # [Fault, how many requests it still applies to]
         self._latency = 0.0
+        self._chaos: Optional[_Chaos] = None
+        self._injected: Counter[str] = Counter()
+
+    def chaos(self, rate: float, kinds: Optional[Mapping[str, float]], seed: Optional[int], stall: float) -> None:
+        """Fail a share ``rate`` of requests, choosing the kind of failure by the weights in ``kinds``."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError(f"rate must be from 0 to 1, not {rate!r}")
+        weights = dict(kinds) if kinds is not None else {kind: 1.0 for kind in CHAOS_KINDS}
+        unknown = set(weights) - set(CHAOS_KINDS)
+        if unknown or not weights or any(w < 0 for w in weights.values()) or sum(weights.values()) <= 0:
+            raise ValueError(f"kinds must map some of {CHAOS_KINDS} to weights >= 0, not {kinds!r}")
+        if not math.isfinite(stall) or stall < 0:
+            raise ValueError(f"stall must be a finite number of seconds >= 0, not {stall!r}")
+        rng = random.Random(seed)  # noqa: S311 - replayable test faults, not security
+        with self._lock:
+            self._chaos = _Chaos(rate, tuple(weights.items()), stall, rng) if rate else None
+
+    @property
+    def injected(self) -> dict[str, int]:
+        """How many requests got each kind of fault so far."""
+        with self._lock:
+            return dict(self._injected)
 
     @property
     def latency(self) -> float:
@@ -62,16 +101,32 @@ class Faults:
         """The fault for the request being handled now, if any (consumes it)."""
         with self._lock:
             if not self._queue:
-                return None
-            entry = self._queue[0]
-            entry[1] -= 1
-            if entry[1] == 0:
-                self._queue.popleft()
-            fault: Fault = entry[0]
+                fault = self._draw()
+            else:
+                entry = self._queue[0]
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self._queue.popleft()
+                fault = entry[0]
+            if fault is not None:
+                self._injected[fault.kind] += 1
             return fault
 
+    def _draw(self) -> Optional[Fault]:
+        chaos = self._chaos
+        if chaos is None or chaos.rng.random() >= chaos.rate:
+            return None
+        names = [name for name, _ in chaos.kinds]
+        kind = chaos.rng.choices(names, weights=[w for _, w in chaos.kinds])[0]
+        if kind == "reset":
+            return Fault(drop=True, reset=True, kind=kind)
+        if kind == "timeout":
+            return Fault(stall=chaos.stall, kind=kind)
+        return Fault(status=503, kind=kind)
+
     def reset(self) -> None:
-        """Forget queued faults and set latency back to 0."""
+        """Forget queued faults and chaos, and set latency back to 0."""
         with self._lock:
             self._queue.clear()
             self._latency = 0.0
+            self._chaos = None

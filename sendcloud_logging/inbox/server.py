@@ -14,6 +14,7 @@ import re
 import selectors
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
@@ -23,6 +24,7 @@ from typing import Any, Optional, Union
 from urllib.parse import urlsplit
 
 from .faults import Fault, Faults
+from .ratelimit import RateLimit
 from .responses import Answer, code_for, error_answer
 from .routes import InboxAPI, Request, Route
 from .traffic import Traffic
@@ -118,6 +120,11 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True  # stop()/refuse() while we slept: the client gets no answer
             return
         fault = server.faults.take()
+        if fault is not None and fault.stall:
+            if server.closing.wait(fault.stall):  # the client timed out meanwhile; then handled as usual
+                self.close_connection = True
+                return
+            fault = None
         is_post = self.command == "POST"
         integration_id = server.api.integration_id(route.integration) if is_post and route is not None else None
         if fault is not None and fault.drop:
@@ -125,10 +132,17 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
                 server.traffic.post_answered(
                     {"time": arrived, "status": 0, "integration_id": integration_id, "body": json_or_none(body)}
                 )
+            if fault.reset:  # SO_LINGER 0: close() sends RST, the client sees "connection reset by peer"
+                with contextlib.suppress(OSError):
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True  # close before a single byte of the answer
             return
+        retry_after = server.rate_limit.admit() if is_post and fault is None and server.rate_limit else None
         if fault is not None:
             answer = _fault_answer(fault)
+        elif retry_after is not None:
+            headers = (("Retry-After", retry_after),) if retry_after else ()
+            answer = error_answer(429, "Rate limit exceeded: too many POSTs for this account", headers=headers)
         elif framing is not None:
             answer = framing
         elif route is None:
@@ -197,6 +211,7 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
         data = json.dumps(answer.body).encode("utf-8")
         if self.request_version == "HTTP/0.9":  # also the stdlib's value when the version was unreadable
             self.request_version = self.protocol_version  # always send a status line and headers
+        self.server.traffic.answered(answer.status)
         self.send_response(answer.status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -244,7 +259,9 @@ class InboxHTTPServer(ThreadingHTTPServer):
         faults: Faults,
         traffic: Traffic,
         max_body_bytes: int,
+        rate_limit: Optional[RateLimit] = None,
     ) -> None:
+        self.rate_limit = rate_limit
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.api = api
         self.faults = faults

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from typing import Any
 
 
@@ -14,6 +15,7 @@ class Traffic:
         self._connections = 0
         self._requests = 0
         self._posts: list[dict[str, Any]] = []
+        self._statuses: Counter[int] = Counter()
 
     def connection_accepted(self) -> None:
         """Count a TCP connection."""
@@ -29,6 +31,17 @@ class Traffic:
         """Remember a POST: called before its answer is sent, so a client that got it sees the record."""
         with self._lock:
             self._posts.append(record)
+
+    def answered(self, status: int) -> None:
+        """Count an answer sent with ``status`` (any method)."""
+        with self._lock:
+            self._statuses[status] += 1
+
+    @property
+    def status_counts(self) -> dict[int, int]:
+        """How many answers of each HTTP status were sent."""
+        with self._lock:
+            return dict(self._statuses)
 
     @property
     def connections(self) -> int:

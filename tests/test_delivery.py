@@ -1,0 +1,343 @@
+"""Delivery under stress against the real Inbox: failures, storms, outages, 429, crashes, exit and fork."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from sendcloud_logging import SendcloudHandler
+from sendcloud_logging.inbox import Inbox
+
+from .conftest import PUBLIC_KEY, SECRET_KEY
+
+AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
+MORE = re.compile(r"\(\+(\d+) more like this between \d\d:\d\d:\d\d and \d\d:\d\d:\d\d\)$")
+
+pytestmark = pytest.mark.slow
+
+
+def represented(log: dict[str, Any]) -> int:
+    """How many records one delivered log stands for."""
+    match = MORE.search(log["exception"] or "")
+    return 1 + (int(match.group(1)) if match else 0)
+
+
+def env_for(inbox: Inbox, **extra: str) -> dict[str, str]:
+    return dict(
+        os.environ,
+        SENDCLOUD_INTEGRATION_ID="9",
+        SENDCLOUD_PUBLIC_KEY=PUBLIC_KEY,
+        SENDCLOUD_SECRET_KEY=SECRET_KEY,
+        SENDCLOUD_API_URL=inbox.api_url,
+        PYTHONUNBUFFERED="1",
+        **extra,
+    )
+
+
+def test_every_record_survives_a_flaky_api(app_logger: AppLogger, inbox: Inbox) -> None:
+    inbox.chaos(0.3, kinds={"503": 0.45, "reset": 0.45, "timeout": 0.10}, seed=7, stall=0.15)
+    # A log is lost only when all of its 1 + max_retries attempts fail: 0.3 ** 11 * 5000 = 0.009 expected.
+    log, handler = app_logger(
+        summary_window=0,
+        rate_limit_per_minute=None,
+        queue_size=6000,
+        timeout=(1.0, 0.05),
+        max_retries=10,
+        max_backoff=0.02,
+        breaker_cooldown=0.02,
+    )
+    n = 5000
+    for i in range(n):
+        log.error("distinct record %d", i)
+    assert handler.flush(240), handler.stats()
+    messages = Counter(log["exception"] for log in inbox.logs())
+    missing = {f"distinct record {i}" for i in range(n)} - set(messages)
+    duplicates = sum(c - 1 for c in messages.values() if c > 1)
+    stats = handler.stats()
+    print(f"\n5000 records, 30% faults: {inbox.requests} requests, faults {inbox.faults_injected}, "
+          f"retried {stats['retried']}, duplicates {duplicates}, dropped {stats['dropped']}")
+    assert not missing, f"{len(missing)} records lost; stats {stats}"
+    assert stats["dropped_total"] == 0
+    assert stats["sent"] == n
+
+
+def test_an_error_storm_becomes_one_log_and_one_summary_per_signature(
+    make_handler: Callable[..., SendcloudHandler],
+) -> None:
+    with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, rate_limit=(100, 15)) as inbox:
+        handler = make_handler(api_url=inbox.api_url)  # default rate limit and summary window
+        log = logging.getLogger("storm")
+        log.propagate = False
+        log.addHandler(handler)
+        signatures = [
+            ("GET", "https://shop.example/api/orders/{}", 503, "Order {} could not be read"),
+            ("GET", "https://shop.example/api/orders/{}/notes", 404, "Notes of {} missing"),
+            ("POST", "https://shop.example/api/orders/{}/notes", 422, "Note for {} refused"),
+            ("PUT", "https://shop.example/api/products/{}", 500, "Stock of {} not updated"),
+            ("GET", "https://shop.example/api/customers/{}", 401, "Customer {} hidden"),
+            ("DELETE", "https://shop.example/api/webhooks/{}", 410, "Webhook {} gone"),
+            ("GET", "https://shop.example/api/shipments/{}", 429, "Shipment {} throttled"),
+        ]
+        start = time.monotonic()
+        for i in range(10_000):
+            method, url, code, template = signatures[i % 7]
+            log.error(
+                template.replace("{}", "%s"),
+                i,
+                extra={"full_url": url.format(i), "method": method, "response_code": code},
+            )
+        logged_in = time.monotonic() - start
+        handler.close()  # closes the windows: their summaries go out
+        logs = inbox.logs()
+        stats = handler.stats()
+        by_signature = Counter((log["method"], log["response_code"]) for log in logs)
+        print(f"\nstorm: 10000 records logged in {logged_in:.2f} s -> {len(logs)} POSTs, stats {stats}")
+        assert logged_in < 10
+        assert inbox.status_counts.get(429, 0) == 0
+        assert len(by_signature) == 7
+        assert sum(represented(log) for log in logs) == 10_000
+        assert stats["sent"] + stats["summarised"] == 10_000
+        assert stats["dropped_total"] == 0
+        assert len(logs) <= 15  # within the burst: nothing more was needed
+
+
+def test_delivery_resumes_after_an_outage(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger(summary_window=0, rate_limit_per_minute=None, max_backoff=2.0, breaker_cooldown=0.5)
+    inbox.refuse()
+    for i in range(50):
+        log.error("during outage %d", i)
+    time.sleep(20)
+    assert inbox.count() == 0
+    assert handler.stats()["dropped_total"] == 0
+    inbox.accept()
+    up = time.monotonic()
+    assert handler.flush(30), handler.stats()
+    print(f"\noutage: delivered 50 logs {time.monotonic() - up:.2f} s after the API came back; {handler.stats()}")
+    assert inbox.count() == 50
+    assert handler.stats()["dropped_total"] == 0
+
+
+def test_429_with_retry_after_pauses_all_sending(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger(summary_window=0, rate_limit_per_minute=None)
+    inbox.fail_next(1, 429, retry_after="2")
+    for i in range(3):
+        log.error("paced %d", i)
+    assert handler.flush(15)
+    times = [post["time"] for post in inbox.posts]
+    statuses = [post["status"] for post in inbox.posts]
+    assert statuses[0] == 429
+    assert statuses[1:] == [201, 201, 201]
+    assert times[1] - times[0] >= 2.0
+    assert handler.stats()["rate_limited"] == 1
+
+
+def test_429_without_retry_after_backs_off(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger(summary_window=0, rate_limit_per_minute=None)
+    inbox.fail_next(2, 429)
+    log.error("paced")
+    assert handler.flush(15)
+    times = [post["time"] for post in inbox.posts]
+    assert [post["status"] for post in inbox.posts] == [429, 429, 201]
+    assert times[1] - times[0] >= 0.9  # one second, then two
+    assert times[2] - times[1] >= 1.9
+
+
+def test_a_rejected_log_is_dropped_and_reported_once(
+    app_logger: AppLogger, inbox: Inbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log, handler = app_logger(summary_window=0)
+    inbox.fail_next(2, 400, body={"errors": [{"status": 400, "code": "invalid", "detail": "bad field"}]})
+    log.error("one")
+    log.error("two")
+    log.error("three")
+    assert handler.flush(10)
+    assert handler.stats()["dropped"] == {"rejected": 2}
+    assert inbox.count() == 1
+    err = capfd.readouterr().err
+    assert sum("rejected" in line for line in err.splitlines()) == 1
+    assert "bad field" in err
+
+
+KILL_SCRIPT = """
+import logging, sys, time
+from sendcloud_logging import SendcloudHandler
+handler = SendcloudHandler(base_url="https://shop.example", spool_path=sys.argv[1], summary_window=0,
+                           rate_limit_per_minute=None)
+log = logging.getLogger("app")
+log.addHandler(handler)
+i = 0
+while True:
+    log.error("record %d", i)
+    print(i, time.time(), flush=True)
+    i += 1
+    time.sleep(0.005)
+"""
+
+RESTART_SCRIPT = """
+import logging, sys
+from sendcloud_logging import SendcloudHandler
+handler = SendcloudHandler(base_url="https://shop.example", spool_path=sys.argv[1], rate_limit_per_minute=None)
+logging.getLogger("app").addHandler(handler)
+ok = handler.flush(60)
+print(handler.stats(), flush=True)
+"""
+
+
+def test_sigkill_loses_nothing_older_than_a_second_with_a_spool(inbox: Inbox, tmp_path: Path) -> None:
+    spool = str(tmp_path / "spool.sqlite")
+    inbox.latency = 0.05  # a slow API: a backlog builds up in the spool
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILL_SCRIPT, spool], env=env_for(inbox), stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    logged: list[tuple[int, float]] = []
+    start = time.monotonic()
+    for line in proc.stdout:
+        index, stamp = line.split()
+        logged.append((int(index), float(stamp)))
+        if time.monotonic() - start > 2.5:
+            break
+    proc.send_signal(signal.SIGKILL)
+    killed_at = time.time()
+    proc.wait(10)
+    proc.stdout.close()
+    before_restart = inbox.count(9)
+    inbox.latency = 0.0
+    restart = subprocess.run(
+        [sys.executable, "-c", RESTART_SCRIPT, spool], env=env_for(inbox), capture_output=True, text=True, timeout=90
+    )
+    assert restart.returncode == 0, restart.stderr
+    received = Counter(log["exception"] for log in inbox.logs(9))
+    must_have = [i for i, stamp in logged if stamp < killed_at - 1.0]
+    lost = [i for i in must_have if f"record {i}" not in received]
+    duplicates = sum(c - 1 for c in received.values() if c > 1)
+    print(f"\nSIGKILL: {len(logged)} logged, {before_restart} delivered before the kill, "
+          f"{len(received)} distinct after restart, {duplicates} duplicates, lost {len(lost)}")
+    assert len(must_have) > 100
+    assert not lost
+    assert before_restart < len(must_have)  # the restart really had to deliver the rest
+
+
+FORK_SCRIPT = """
+import logging, os, sys
+from sendcloud_logging import SendcloudHandler
+handler = SendcloudHandler(base_url="https://shop.example", summary_window=0, rate_limit_per_minute=None)
+log = logging.getLogger("app")
+log.addHandler(handler)
+for i in range(5):
+    log.error("parent %d", i)
+pid = os.fork()
+if pid == 0:
+    for i in range(3):
+        log.error("child %d", i)
+    ok = handler.flush(20)
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+assert handler.flush(20)
+print(os.waitstatus_to_exitcode(status), handler.stats()["sent"], flush=True)
+"""
+
+
+def test_fork_with_records_pending_in_the_parent(inbox: Inbox) -> None:
+    inbox.latency = 0.1  # the parent's records are still pending when it forks
+    proc = subprocess.run([sys.executable, "-c", FORK_SCRIPT], env=env_for(inbox), capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    child_status, parent_sent = proc.stdout.split()
+    assert child_status == "0"
+    assert parent_sent == "5"
+    received = Counter(log["exception"] for log in inbox.logs(9))
+    assert received == Counter([f"parent {i}" for i in range(5)] + [f"child {i}" for i in range(3)])
+
+
+EXIT_SCRIPT = """
+import atexit, time
+stamp = {}
+atexit.register(lambda: print(f"{time.monotonic() - stamp['end']:.3f}", flush=True))  # runs last
+import logging
+from sendcloud_logging import SendcloudHandler
+logging.getLogger().addHandler(SendcloudHandler(base_url="https://shop.example", shutdown_timeout=SHUTDOWN))
+for i in range(COUNT):
+    logging.error("lost %d", i)
+stamp["end"] = time.monotonic()
+"""
+
+
+def test_exit_with_the_api_down_keeps_to_shutdown_timeout(inbox: Inbox) -> None:
+    inbox.refuse()
+    script = EXIT_SCRIPT.replace("SHUTDOWN", "2.0").replace("COUNT", "3")
+    proc = subprocess.run([sys.executable, "-c", script], env=env_for(inbox), capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.strip()) < 2.0 + 1.0
+    assert "3 log(s) were not delivered" in proc.stderr
+    assert proc.stderr.count("\n") <= 3
+
+
+def test_exit_with_an_empty_queue_is_quick(inbox: Inbox) -> None:
+    script = EXIT_SCRIPT.replace("SHUTDOWN", "5.0").replace("COUNT", "0")
+    proc = subprocess.run([sys.executable, "-c", script], env=env_for(inbox), capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.strip()) < 0.5
+    assert proc.stderr == ""
+
+
+def test_spool_keeps_logs_across_an_outage_and_a_restart(inbox: Inbox, tmp_path: Path) -> None:
+    spool = str(tmp_path / "outage.sqlite")
+    inbox.refuse()
+    script = textwrap.dedent(
+        """
+        import logging, sys
+        from sendcloud_logging import SendcloudHandler
+        handler = SendcloudHandler(base_url="https://shop.example", spool_path=sys.argv[1], shutdown_timeout=0.5)
+        logging.getLogger().addHandler(handler)
+        for i in range(4):
+            logging.error("kept %d", i)
+        """
+    )
+    first = subprocess.run([sys.executable, "-c", script, spool], env=env_for(inbox), capture_output=True,
+                           text=True, timeout=60)
+    assert first.returncode == 0, first.stderr
+    assert "stay in the spool" in first.stderr
+    inbox.accept()
+    second = subprocess.run([sys.executable, "-c", RESTART_SCRIPT, spool], env=env_for(inbox),
+                            capture_output=True, text=True, timeout=60)
+    assert second.returncode == 0, second.stderr
+    logs = inbox.logs(9)  # one problem seen four times: the first log, then the summary of the other three
+    assert sorted(log["exception"].split(" (+")[0] for log in logs) == ["kept 0", "kept 3"]
+    assert sum(represented(log) for log in logs) == 4
+
+
+def test_refused_credentials_keep_spooled_logs_for_a_later_process(
+    inbox: Inbox, tmp_path: Path, make_handler: Callable[..., SendcloudHandler], capfd: pytest.CaptureFixture[str]
+) -> None:
+    spool = str(tmp_path / "auth.sqlite")
+    wrong = make_handler(secret_key="rotated-away", spool_path=spool, summary_window=0, shutdown_timeout=0.5)
+    log = logging.getLogger("auth")
+    log.propagate = False
+    log.addHandler(wrong)
+    for i in range(3):
+        log.error("waits %d", i)
+    assert wrong.flush(0.5) is False  # the rows wait for credentials that work: not dropped, not settled
+    wrong.close()
+    log.removeHandler(wrong)
+    err = capfd.readouterr().err
+    assert err.count("refused the credentials") == 1
+    assert "3 log(s) stay in the spool" in err
+    assert wrong.stats()["dropped_total"] == 0
+    assert inbox.count() == 0
+    fixed = make_handler(spool_path=spool, summary_window=0)  # the next deploy, with the new key
+    assert fixed.flush(10)
+    assert sorted(log["exception"] for log in inbox.logs()) == [f"waits {i}" for i in range(3)]
