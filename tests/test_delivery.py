@@ -341,3 +341,66 @@ def test_refused_credentials_keep_spooled_logs_for_a_later_process(
     fixed = make_handler(spool_path=spool, summary_window=0)  # the next deploy, with the new key
     assert fixed.flush(10)
     assert sorted(log["exception"] for log in inbox.logs()) == [f"waits {i}" for i in range(3)]
+
+
+SHARED_SPOOL_SCRIPT = """
+import logging, sys
+from sendcloud_logging import SendcloudHandler
+handler = SendcloudHandler(base_url="https://shop.example", spool_path=sys.argv[1], summary_window=0,
+                           rate_limit_per_minute=None)
+log = logging.getLogger("app")
+log.addHandler(handler)
+for i in range(150):
+    log.error("worker %s record %d", sys.argv[2], i)
+assert handler.flush(60), handler.stats()
+"""
+
+
+def test_processes_sharing_a_spool_send_each_row_once(inbox: Inbox, tmp_path: Path) -> None:
+    spool = str(tmp_path / "shared.sqlite")
+    inbox.latency = 0.002  # slow enough that the workers' senders overlap on the same rows
+    procs = [
+        subprocess.Popen([sys.executable, "-c", SHARED_SPOOL_SCRIPT, spool, str(n)], env=env_for(inbox),
+                         stderr=subprocess.PIPE, text=True)
+        for n in range(3)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=90)
+        assert proc.returncode == 0, err
+    received = Counter(log["exception"] for log in inbox.logs(9))
+    expected = {f"worker {n} record {i}" for n in range(3) for i in range(150)}
+    assert set(received) == expected
+    assert max(received.values()) == 1  # no row went out twice
+
+
+FORK_STORM_SCRIPT = """
+import logging, multiprocessing, sys
+from sendcloud_logging import SendcloudHandler
+handler = SendcloudHandler(base_url="https://shop.example", summary_window=0, rate_limit_per_minute=None)
+log = logging.getLogger("app")
+log.addHandler(handler)
+
+def child(n):
+    log.error("child %d", n)
+    return handler.flush(20)
+
+if __name__ == "__main__":
+    ctx = multiprocessing.get_context("fork")
+    for i in range(40):
+        log.error("parent %d", i)  # the worker is busy (and holds its locks now and then) while we fork
+    with ctx.Pool(4) as pool:
+        results = pool.map(child, range(12))
+    assert all(results), results
+    assert handler.flush(20)
+"""
+
+
+def test_forking_while_the_worker_is_busy_never_deadlocks(inbox: Inbox, tmp_path: Path) -> None:
+    inbox.latency = 0.01
+    script = tmp_path / "fork_storm.py"
+    script.write_text(FORK_STORM_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script)], env=env_for(inbox), capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    received = Counter(log["exception"] for log in inbox.logs(9))
+    assert received == Counter([f"parent {i}" for i in range(40)] + [f"child {n}" for n in range(12)])
