@@ -69,6 +69,8 @@ class SpoolOutbox:
         self.lease = lease
         self._host = socket.gethostname()
         self._local = threading.local()
+        self._conns: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection) of every thread, for close()
+        self._conns_lock = threading.Lock()
         self._expired = 0
         self._expired_lock = threading.Lock()
         with self._db() as db:
@@ -87,6 +89,8 @@ class SpoolOutbox:
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
             self._local.pid = os.getpid()
+            with self._conns_lock:
+                self._conns.append((os.getpid(), conn))
         return conn
 
     def __len__(self) -> int:
@@ -218,10 +222,14 @@ class SpoolOutbox:
         return n
 
     def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+        """Close the connections this process opened, from any thread (a parent's are left alone)."""
+        pid = os.getpid()
+        with self._conns_lock:
+            mine = [conn for owner, conn in self._conns if owner == pid]
+            self._conns = []
+        for conn in mine:
             conn.close()
-            self._local.conn = None
+        self._local = threading.local()
 
 
 def _integration(text: str) -> Any:

@@ -224,7 +224,8 @@ def test_queue_full_is_counted_and_reported(app_logger: AppLogger, inbox: Inbox,
     inbox.latency = 0.0
     assert handler.flush(10)
     stats = handler.stats()
-    assert stats["dropped"]["queue_full"] >= 7
+    # At most 2 wait in the queue, 2 in the outbox and 1 in flight; the rest can only be dropped.
+    assert stats["dropped"]["queue_full"] >= 10 - 5
     assert stats["sent"] + stats["dropped"]["queue_full"] == 10
     assert inbox.count() == stats["sent"]
     assert capfd.readouterr().err.count("queue was full") == 1
