@@ -3,16 +3,16 @@
 - ``serve``: run the local Inbox (the logs API on your machine) and print a line per log it receives.
 - ``send``: post one test log with ``SendcloudClient`` (to Sendcloud, or to an Inbox with ``--api-url``).
 - ``demo``: real shop failures logged through the README's configuration into a local Inbox, then checked.
-- ``logs``: list logs through the API.
+- ``logs``: list logs through the API (or an Inbox), following its pages, as a table or JSON lines.
 
-Keys come from ``--public-key``/``--secret-key`` or ``SENDCLOUD_PUBLIC_KEY``/``SENDCLOUD_SECRET_KEY``; they are
-never printed by ``send`` or ``logs``.
+Keys come from ``--public-key``/``--secret-key`` or ``SENDCLOUD_PUBLIC_KEY``/``SENDCLOUD_SECRET_KEY``, or OAuth2
+client credentials from ``--client-id``/``--client-secret`` or ``SENDCLOUD_CLIENT_ID``/``SENDCLOUD_CLIENT_SECRET``;
+they are never printed by ``send`` or ``logs``.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import signal
@@ -25,11 +25,15 @@ from typing import Any, Optional
 
 from . import demo
 from ._version import __version__
+from .auth import DEFAULT_TOKEN_URL
 from .client import DEFAULT_API_URL, SendcloudClient
 from .demo import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, format_log_table, truncate
 from .errors import APIError, ConfigurationError, SendcloudError
 
 PROG = "sendcloud-logging"
+#: The Inbox's OAuth2 development client (its defaults), printed by ``serve`` like its development keys.
+INBOX_CLIENT_ID = "inbox-client"
+INBOX_CLIENT_SECRET = "inbox-client-secret"  # noqa: S105  # a local test server's published dev secret
 
 # exit codes
 OK, FAILED, USAGE = 0, 1, 2
@@ -49,7 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Send failed shop-API calls to Sendcloud's connection issue log, and try it locally.",
         formatter_class=_Formatter,
-        epilog=_example(f"{PROG} demo          # real failures, logged into a local Inbox", f"{PROG} serve --help"),
+        epilog=_example(
+            f"{PROG} demo                      # real failures, logged into a local Inbox",
+            f"{PROG} serve                     # a local Inbox on http://127.0.0.1:8025/api/v3",
+            f"{PROG} logs --integration-id 1234 --limit 10",
+            f"{PROG} COMMAND --help            # each command's options and an example",
+        ),
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -113,17 +122,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     logs = commands.add_parser(
         "logs",
-        help="list logs through the API",
-        description="List logs (newest pages first, as the API returns them) as a table or as JSON lines.",
+        help="list logs through the API, as a table or JSON lines",
+        description=(
+            "List logs, newest first as the API returns them, following its pages (Link: rel=\"next\").\n"
+            "A table for people, or one JSON object a line (--json) for tools such as jq. While more\n"
+            "than one page is fetched, a progress line goes to stderr."
+        ),
         formatter_class=_Formatter,
         epilog=_example(
             f"{PROG} logs --integration-id 1234 --limit 10",
-            f"{PROG} logs --api-url http://127.0.0.1:8025/api/v3 --json",
+            f"{PROG} logs --api-url http://127.0.0.1:8025/api/v3 --limit 0 --json | jq .exception_type",
         ),
     )
-    logs.add_argument("--integration-id", help="only this integration's logs (default: all)")
-    logs.add_argument("--limit", type=int, default=25, help="show at most this many (default: %(default)s)")
-    logs.add_argument("--json", action="store_true", help="print one JSON object a line")
+    logs.add_argument("--integration-id", help="only this integration's logs (default: all of the account)")
+    logs.add_argument(
+        "--limit", type=int, default=25, help="show at most this many, 0 for all (default: %(default)s)"
+    )
+    logs.add_argument("--json", action="store_true", help="print one JSON object a line instead of a table")
     _add_api_arguments(logs)
     return parser
 
@@ -132,6 +147,11 @@ def _add_api_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-url", help=f"API v3 base URL (default: $SENDCLOUD_API_URL, else {DEFAULT_API_URL})")
     parser.add_argument("--public-key", help="API public key (default: $SENDCLOUD_PUBLIC_KEY)")
     parser.add_argument("--secret-key", help="API secret key (default: $SENDCLOUD_SECRET_KEY)")
+    parser.add_argument("--client-id", help="OAuth2 client id, instead of keys (default: $SENDCLOUD_CLIENT_ID)")
+    parser.add_argument("--client-secret", help="OAuth2 client secret (default: $SENDCLOUD_CLIENT_SECRET)")
+    parser.add_argument(
+        "--token-url", help=f"OAuth2 token endpoint (default: $SENDCLOUD_TOKEN_URL, else {DEFAULT_TOKEN_URL})"
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -194,6 +214,10 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  export SENDCLOUD_API_URL={inbox.api_url}", flush=True)
         shown = args.secret_key if args.secret_key == INBOX_SECRET_KEY else "..."
         print(f"  export SENDCLOUD_PUBLIC_KEY={args.public_key} SENDCLOUD_SECRET_KEY={shown}", flush=True)
+        print(
+            f"or OAuth2: client id {INBOX_CLIENT_ID} / secret {INBOX_CLIENT_SECRET}, token URL {inbox.token_url}",
+            flush=True,
+        )
         print("Ctrl-C stops it. Logs received:", flush=True)
         forever = threading.Event()
         while not forever.wait(1.0):  # short waits keep Ctrl-C prompt on every platform
@@ -231,14 +255,31 @@ def _restore_sigterm(previous: Any) -> None:
 
 
 def _client(args: argparse.Namespace) -> SendcloudClient:
-    """A client from flags, else the environment; raises ConfigurationError naming what is missing."""
-    public_key = args.public_key or os.environ.get("SENDCLOUD_PUBLIC_KEY")
-    secret_key = args.secret_key or os.environ.get("SENDCLOUD_SECRET_KEY")
+    """A client from flags, else the environment; raises ConfigurationError naming what is missing.
+
+    Flags decide between keys and OAuth2; without either, ``SENDCLOUD_CLIENT_ID``/``_SECRET`` mean OAuth2.
+    """
+    env = os.environ
+    api_url = args.api_url or env.get("SENDCLOUD_API_URL") or DEFAULT_API_URL
+    keys_given = bool(args.public_key or args.secret_key)
+    oauth_given = bool(args.client_id or args.client_secret)
+    if keys_given and oauth_given:
+        raise ConfigurationError("client_id", "pass --public-key/--secret-key or --client-id/--client-secret, not both")
+    if oauth_given or (not keys_given and (env.get("SENDCLOUD_CLIENT_ID") or env.get("SENDCLOUD_CLIENT_SECRET"))):
+        client_id = args.client_id or env.get("SENDCLOUD_CLIENT_ID")
+        client_secret = args.client_secret or env.get("SENDCLOUD_CLIENT_SECRET")
+        if not client_id:
+            raise ConfigurationError("client_id", "missing: pass --client-id or set SENDCLOUD_CLIENT_ID")
+        if not client_secret:
+            raise ConfigurationError("client_secret", "missing: pass --client-secret or set SENDCLOUD_CLIENT_SECRET")
+        token_url = args.token_url or env.get("SENDCLOUD_TOKEN_URL") or DEFAULT_TOKEN_URL
+        return SendcloudClient(api_url=api_url, client_id=client_id, client_secret=client_secret, token_url=token_url)
+    public_key = args.public_key or env.get("SENDCLOUD_PUBLIC_KEY")
+    secret_key = args.secret_key or env.get("SENDCLOUD_SECRET_KEY")
     if not public_key:
         raise ConfigurationError("public_key", "missing: pass --public-key or set SENDCLOUD_PUBLIC_KEY")
     if not secret_key:
         raise ConfigurationError("secret_key", "missing: pass --secret-key or set SENDCLOUD_SECRET_KEY")
-    api_url = args.api_url or os.environ.get("SENDCLOUD_API_URL") or DEFAULT_API_URL
     return SendcloudClient(public_key=public_key, secret_key=secret_key, api_url=api_url)
 
 
@@ -276,21 +317,61 @@ def _send(args: argparse.Namespace) -> int:
     return OK
 
 
+class Progress:
+    """A line on stderr while pages are fetched: rewritten in place on a terminal, else one line a page."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._shown = False
+
+    def page(self, pages: int, logs: int) -> None:
+        """Report ``pages`` fetched with ``logs`` so far, while the next is fetched; quiet after the first page."""
+        if pages < 2:
+            return
+        text = f"fetched {pages} pages, {logs} logs so far"
+        if self._tty:
+            self._stream.write(f"\r{text}...")
+        else:
+            self._stream.write(f"{text}\n")
+        self._stream.flush()
+        self._shown = True
+
+    def done(self) -> None:
+        """Clear the in-place line, so the table or JSON below starts clean."""
+        if self._tty and self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+        self._shown = False
+
+
 def _logs(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        print("error: --limit must be at least 1", file=sys.stderr)
+    if args.limit < 0:
+        print("error: --limit must be 0 (all) or more", file=sys.stderr)
         return USAGE
+    limit = args.limit or None
+    page_size = min(limit or 100, 100)
+    progress = Progress(sys.stderr)
+    found: list[dict[str, Any]] = []
     try:
         with _client(args) as client:
-            found = list(
-                itertools.islice(client.iter_logs(args.integration_id, page_size=min(args.limit, 100)), args.limit)
-            )
+            for pages, page in enumerate(client.iter_pages(args.integration_id, page_size=page_size), start=1):
+                taken = page if limit is None else page[: limit - len(found)]
+                found.extend(taken)
+                if args.json:  # stream: a long listing shows its first lines at once
+                    progress.done()
+                    for log in taken:
+                        print(json.dumps(log, ensure_ascii=False, sort_keys=True), flush=True)
+                if limit is not None and len(found) >= limit:
+                    break
+                progress.page(pages, len(found))
     except SendcloudError as exc:
+        progress.done()
         return _api_failure(exc)
+    progress.done()
     if args.json:
-        for log in found:
-            print(json.dumps(log, ensure_ascii=False, sort_keys=True))
-    elif not found:
+        return OK
+    if not found:
         print("no logs")
     else:
         for line in format_log_table(found):

@@ -1,8 +1,15 @@
 """The HTTP client for the integration logs API, usable without logging.
 
-One ``requests.Session`` (keep-alive) with Basic auth and explicit timeouts. Every failure leaves as a
-``SendcloudError`` subclass carrying the status and the API's ``code``/``detail``: callers never see a bare
-``requests`` error. The client knows nothing of logging or threads.
+One ``requests.Session`` (keep-alive) with explicit timeouts, authenticated in one of three ways:
+
+- HTTP Basic with an account's ``public_key``/``secret_key``;
+- OAuth2 client credentials (``client_id``/``client_secret``): a bearer token fetched from ``token_url``,
+  renewed before it expires and once more when the API answers 401 (``auth.ClientCredentials``);
+- ``credentials``, a callable ``integration_id -> (public_key, secret_key)`` asked before each request, for
+  platforms that hold one key pair per merchant.
+
+Every failure leaves as a ``SendcloudError`` subclass carrying the status and the API's ``code``/``detail``:
+callers never see a bare ``requests`` error. The client knows nothing of logging or threads.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Iterator, Mapping
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
 
 import requests
@@ -19,7 +26,8 @@ from urllib3.util.retry import Retry
 
 from ._types import Payload
 from ._version import __version__
-from .errors import ConfigurationError, TransportError, error_for_status
+from .auth import DEFAULT_TOKEN_URL, BearerToken, ClientCredentials
+from .errors import AuthenticationError, ConfigurationError, TransportError, error_for_status
 
 DEFAULT_API_URL = "https://panel.sendcloud.sc/api/v3"
 #: (connect, read) seconds. Connect slightly above a multiple of 3 s, the TCP retransmission window.
@@ -27,6 +35,10 @@ DEFAULT_TIMEOUT = (3.05, 10.0)
 USER_AGENT = f"sendcloud-logging/{__version__}"
 
 TimeoutArg = Union[float, "tuple[float, float]", None]
+
+#: ``credentials(integration_id) -> (public_key, secret_key)``; ``None`` (or a pair with an empty key) when the
+#: platform holds no keys for that integration. ``integration_id`` is ``None`` for account-wide requests.
+Credentials = Callable[[Any], Optional["tuple[str, str]"]]
 
 
 def normalise_timeout(timeout: TimeoutArg) -> tuple[float, float]:
@@ -56,16 +68,25 @@ def is_loopback_host(host: Optional[str]) -> bool:
         return False
 
 
-def check_api_url(api_url: str, allow_insecure_http: bool = False) -> str:
-    """Return ``api_url`` without a trailing slash; refuse plain http to anything but loopback."""
+def check_api_url(api_url: str, allow_insecure_http: bool = False, key: str = "api_url") -> str:
+    """Return ``api_url`` without a trailing slash; refuse plain http to anything but loopback.
+
+    ``key`` names the setting in errors (``token_url`` is checked the same way).
+    """
     if not isinstance(api_url, str) or not api_url:
-        raise ConfigurationError("api_url", "must be a non-empty URL")
+        raise ConfigurationError(key, "must be a non-empty URL")
     parts = urlsplit(api_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError("api_url", f"not an http(s) URL: {api_url!r}")
+        raise ConfigurationError(key, f"not an http(s) URL: {_redacted_url(api_url)!r}")
+    try:
+        parts.port  # noqa: B018  # raises ValueError for a port out of range or not a number
+    except ValueError:
+        raise ConfigurationError(key, f"has an invalid port: {_redacted_url(api_url)!r}") from None
+    if parts.username is not None or parts.password is not None:
+        raise ConfigurationError(key, "must not carry credentials (user:password@); pass the keys as keywords")
     if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(parts.hostname):
         raise ConfigurationError(
-            "api_url",
+            key,
             "plain http would send the API keys unencrypted; use https, a loopback host, "
             "or allow_insecure_http=True",
         )
@@ -105,6 +126,9 @@ def _first_error(response: requests.Response) -> tuple[Optional[str], Optional[s
 class SendcloudClient:
     """HTTP client for ``/integrations/{id}/logs``.
 
+    Give one way to authenticate: ``public_key``/``secret_key``, ``client_id``/``client_secret``, or
+    ``credentials``.
+
     Args:
         public_key: API public key (HTTP Basic user name).
         secret_key: API secret key (HTTP Basic password).
@@ -112,11 +136,17 @@ class SendcloudClient:
         timeout: Seconds, or a (connect, read) pair, for every request.
         session: A ``requests.Session`` to use instead of a new one (the client then does not close it).
         verify: TLS verification: always on; ``True`` for the system bundle or a CA bundle path.
-        allow_insecure_http: Permit plain http to a non-loopback host.
+        allow_insecure_http: Permit plain http to a non-loopback host (``api_url`` and ``token_url``).
+        client_id: OAuth2 client id (client credentials grant).
+        client_secret: OAuth2 client secret.
+        token_url: OAuth2 token endpoint (default ``https://account.sendcloud.com/oauth2/token``).
+        credentials: A callable ``integration_id -> (public_key, secret_key)``, asked before each request;
+            ``integration_id`` is ``None`` for ``iter_logs()`` over all integrations.
 
     Example:
         >>> client = SendcloudClient(public_key="pk", secret_key="sk")  # doctest: +SKIP
         >>> client.create_log(1234, {"base_url": "https://shop.example"})  # doctest: +SKIP
+        >>> SendcloudClient(client_id="my-client", client_secret="...")  # doctest: +SKIP
     """
 
     def __init__(
@@ -129,17 +159,44 @@ class SendcloudClient:
         session: Optional[requests.Session] = None,
         verify: Union[bool, str] = True,
         allow_insecure_http: bool = False,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        token_url: str = DEFAULT_TOKEN_URL,
+        credentials: Optional[Credentials] = None,
     ) -> None:
         self.api_url = check_api_url(api_url, allow_insecure_http)
         self.timeout = normalise_timeout(timeout)
         if verify is False:
             raise ConfigurationError("verify", "TLS verification cannot be turned off; pass a CA bundle path")
+        basic = public_key is not None or secret_key is not None
+        oauth = client_id is not None or client_secret is not None
+        if basic + oauth + (credentials is not None) > 1:
+            raise ConfigurationError(
+                "credentials", "give one of public_key/secret_key, client_id/client_secret or credentials"
+            )
+        if credentials is not None and not callable(credentials):
+            raise ConfigurationError("credentials", "must be a callable integration_id -> (public_key, secret_key)")
+        if oauth and not (client_id and client_secret):
+            missing = "client_secret" if client_id else "client_id"
+            raise ConfigurationError(missing, "missing: OAuth2 needs both client_id and client_secret")
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         self._session.headers["User-Agent"] = USER_AGENT
         self._session.headers["Accept"] = "application/json"
         self._session.verify = verify
-        if public_key is not None or secret_key is not None:
+        self._credentials = credentials
+        #: The OAuth2 token keeper, when the client authenticates with client credentials.
+        self.oauth: Optional[ClientCredentials] = None
+        if oauth:
+            self.oauth = ClientCredentials(
+                str(client_id),
+                str(client_secret),
+                check_api_url(token_url, allow_insecure_http, key="token_url"),
+                session=self._session,
+                timeout=self.timeout,
+            )
+            self._session.auth = self.oauth
+        elif basic:
             self._session.auth = requests.auth.HTTPBasicAuth(public_key or "", secret_key or "")
 
     def __repr__(self) -> str:
@@ -167,6 +224,7 @@ class SendcloudClient:
         response = self._request(
             "POST",
             f"{self.api_url}/integrations/{_id(integration_id)}/logs",
+            integration_id=integration_id,
             data=body.encode("utf-8"),
             headers={"Content-Type": "application/json"},
             timeout=self.timeout if timeout is None else (min(timeout, self.timeout[0]), min(timeout, self.timeout[1])),
@@ -179,6 +237,18 @@ class SendcloudClient:
         self, integration_id: Union[int, str, None] = None, page_size: int = 25
     ) -> Iterator[dict[str, Any]]:
         """Yield logs of one integration (or of all), page by page, following the ``Link`` header."""
+        for page in self.iter_pages(integration_id, page_size):
+            yield from page
+
+    def iter_pages(
+        self, integration_id: Union[int, str, None] = None, page_size: int = 25
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield the pages of ``iter_logs`` as lists, newest first; the next is fetched only when asked for.
+
+        Args:
+            integration_id: One integration's logs, or ``None`` for all the account's.
+            page_size: Logs a page, 1 to 100.
+        """
         if not 1 <= int(page_size) <= 100:
             raise ConfigurationError("page_size", "must be between 1 and 100")
         if integration_id is None:
@@ -187,24 +257,60 @@ class SendcloudClient:
             url = f"{self.api_url}/integrations/{_id(integration_id)}/logs"
         params: Optional[Mapping[str, Any]] = {"page_size": int(page_size)}
         while url:
-            response = self._request("GET", url, params=params)
+            response = self._request("GET", url, integration_id=integration_id, params=params)
             data = _json_object(response).get("data") or []
-            yield from (item for item in data if isinstance(item, dict))
+            yield [item for item in data if isinstance(item, dict)]
             url = response.links.get("next", {}).get("url")
             params = None  # the next URL is used as is
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        try:
-            kwargs.setdefault("timeout", self.timeout)
-            response = self._session.request(method, url, **kwargs)
-        except requests.RequestException as exc:
-            raise TransportError(f"{method} {_redacted_url(url)} failed: {type(exc).__name__}: {exc}") from exc
+    def _request(
+        self, method: str, url: str, *, integration_id: Union[int, str, None] = None, **kwargs: Any
+    ) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        # Per request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's CA bundle path.
+        kwargs.setdefault("verify", self._session.verify)
+        if self._credentials is not None:
+            kwargs["auth"] = self._keys_for(integration_id)
+        response = self._send(method, url, **kwargs)
+        if response.status_code == 401 and self.oauth is not None:
+            # A revoked or early-expired token: renew it once and send again; a second 401 is final.
+            refused = str(response.request.headers.get("Authorization", "")).partition(" ")[2]
+            response.close()
+            renewed = self.oauth.renew(stale=refused or None)
+            response = self._send(method, url, **{**kwargs, "auth": BearerToken(renewed)})
         if response.status_code >= 400:
             code, detail = _first_error(response)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             response.close()
             raise error_for_status(response.status_code, code, detail, retry_after)
         return response
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        try:
+            return self._session.request(method, url, **kwargs)
+        except requests.RequestException as exc:
+            raise TransportError(f"{method} {_redacted_url(url)} failed: {type(exc).__name__}: {exc}") from exc
+
+    def _keys_for(self, integration_id: Union[int, str, None]) -> requests.auth.HTTPBasicAuth:
+        """Basic auth with the key pair ``credentials`` gives for this integration.
+
+        Raises:
+            AuthenticationError: the callable raised, or gave no usable pair (code ``no_credentials``).
+        """
+        credentials = self._credentials
+        if credentials is None:
+            raise ConfigurationError("credentials", "this client has no credentials callable")
+        try:
+            pair = credentials(integration_id)
+        except Exception as exc:  # the platform's lookup failed: this log cannot be authenticated
+            raise AuthenticationError(
+                401, "no_credentials", f"credentials({integration_id!r}) raised {type(exc).__name__}"
+            ) from exc
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(k, str) and k for k in pair):
+            raise AuthenticationError(
+                401, "no_credentials", f"credentials({integration_id!r}) gave no (public_key, secret_key) pair"
+            )
+        return requests.auth.HTTPBasicAuth(pair[0], pair[1])
 
 
 def _id(integration_id: Union[int, str]) -> str:
@@ -224,7 +330,9 @@ def _json_object(response: requests.Response) -> dict[str, Any]:
 
 def _redacted_url(url: str) -> str:
     """The URL without query or user info: enough to say where, nothing more."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}{parts.path}"
+    try:
+        parts = urlsplit(url)
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # an unparsable URL or port: say only that
+        return "<an unparsable URL>"
+    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"

@@ -10,16 +10,17 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 from ._types import Payload
-from .client import SendcloudClient, TimeoutArg
-from .config import Settings, resolve
-from .extract import Snapshot, snapshot_record
+from .client import Credentials, SendcloudClient, TimeoutArg
+from .config import Settings, positive_int, resolve
+from .extract import Capture, capture_record
+from .hook import BeforeSend
 from .outbox import MemoryOutbox, Outbox
 from .payload import build_payload
 from .spool import SpoolOutbox
-from .stats import Stats
+from .stats import Drop, Stats
 from .summary import Signature, snapshot_signature
 from .worker import Job, Worker
 
@@ -57,6 +58,27 @@ class SendcloudHandler(logging.Handler):
         spool_path: A SQLite file that keeps logs until the API took them, across crashes and restarts.
         spool_max_bytes: Size of the spool at most; more logs are dropped (``spool_full``).
         spool_max_age: Seconds a log may wait in the spool before it is dropped (``expired``).
+        client_id: OAuth2 client id (client credentials), instead of ``public_key``/``secret_key``; falls back
+            to ``SENDCLOUD_CLIENT_ID``. The token is cached and renewed before it expires and once on a 401.
+        client_secret: OAuth2 client secret; falls back to ``SENDCLOUD_CLIENT_SECRET``.
+        token_url: OAuth2 token endpoint (default ``https://account.sendcloud.com/oauth2/token``); falls back
+            to ``SENDCLOUD_TOKEN_URL``.
+        credentials: For platforms holding a key pair per merchant: a callable ``integration_id ->
+            (public_key, secret_key)`` (in ``dictConfig``: ``"ext://myapp.keys_for"``), asked on the worker
+            thread before each POST. ``integration_id`` is then optional; each record names its own in
+            ``extra``. Pacing (rate limit) and refused credentials are kept per key pair.
+        redact_keys: More body, form, JSON, XML and query key words to redact (``[Filtered]``) besides the
+            defaults (password, token, secret, card_number, iban...); a list, or one comma-separated string.
+        redact_headers: More header names, or words of names, to redact besides the defaults.
+        keep_keys: Keys never redacted: a default word listed here is switched off (``"token"``), a full key
+            name is kept although it contains a word (``"token_type"``).
+        keep_headers: The same for headers (``"WWW-Authenticate"``).
+        redact_defaults: False switches every built-in redaction list off (``redact_*`` still apply).
+        before_send: ``f(payload, record) -> payload or None``, called on the worker thread with the redacted
+            payload and the original record; ``None`` drops the record (counted as ``before_send``). A
+            callable, or its dotted path (in ``dictConfig`` also ``"ext://myapp.logs.before_send"``).
+        max_body_bytes: Bytes of ``request.payload``, ``response.body`` and ``exception`` at most (64 KiB).
+        max_payload_bytes: Bytes of the whole POST body at most (256 KiB); the largest parts are cut first.
 
     Raises:
         ConfigurationError: a ``ValueError`` naming the missing or bad keyword.
@@ -86,6 +108,18 @@ class SendcloudHandler(logging.Handler):
         spool_path: Optional[str] = None,
         spool_max_bytes: int = 50 * 1024 * 1024,
         spool_max_age: float = 7 * 24 * 3600.0,
+        client_id: Optional[str] = None,
+        client_secret: Optional[str] = None,
+        token_url: Optional[str] = None,
+        credentials: Optional[Credentials] = None,
+        redact_keys: Union[list[str], str, None] = None,
+        redact_headers: Union[list[str], str, None] = None,
+        keep_keys: Union[list[str], str, None] = None,
+        keep_headers: Union[list[str], str, None] = None,
+        redact_defaults: bool = True,
+        before_send: Union[Callable[..., Any], str, None] = None,
+        max_body_bytes: int = 64 * 1024,
+        max_payload_bytes: int = 256 * 1024,
     ) -> None:
         settings = resolve(
             integration_id=integration_id,
@@ -108,8 +142,22 @@ class SendcloudHandler(logging.Handler):
             spool_path=spool_path,
             spool_max_bytes=spool_max_bytes,
             spool_max_age=spool_max_age,
+            client_id=client_id,
+            client_secret=client_secret,
+            token_url=token_url,
+            credentials=credentials,
+            redact_keys=redact_keys,
+            redact_headers=redact_headers,
+            keep_keys=keep_keys,
+            keep_headers=keep_headers,
+            redact_defaults=redact_defaults,
+            before_send=before_send,
+            max_body_bytes=max_body_bytes,
+            max_payload_bytes=max_payload_bytes,
         )
         super().__init__(level)
+        hook = settings.before_send
+        self._before_send = None if hook is None else BeforeSend(hook, settings.policy)
         self._settings = settings
         self._defaults: Payload = {"base_url": settings.base_url} if settings.base_url else {}
         self._stats = Stats()
@@ -122,26 +170,51 @@ class SendcloudHandler(logging.Handler):
             stats=self._stats,
             options=settings.delivery,
             start_now=settings.spool_path is not None,
+            account_of=None if settings.credentials is None else self._account_of,
         )
 
     @property
-    def integration_id(self) -> int:
+    def integration_id(self) -> Optional[int]:
+        """The default integration (``None`` with ``credentials`` when none was given); records may name another."""
         return self._settings.integration_id
 
     @property
     def api_url(self) -> str:
+        """The API v3 base URL logs are sent to."""
         return self._settings.api_url
 
     @property
     def base_url(self) -> Optional[str]:
+        """The shop URL used for records that carry none."""
         return self._settings.base_url
 
+    def handle(self, record: logging.LogRecord) -> bool:
+        """Filter the record, then ``emit`` it, without ``logging.Handler.handle``'s I/O lock.
+
+        ``emit`` only appends to the worker's thread-safe queue: the lock would make every logging call
+        of every thread take turns for nothing.
+        """
+        if not self.filters:  # the usual case: nothing to ask
+            self.emit(record)
+            return True
+        rv = self.filter(record)
+        if isinstance(rv, logging.LogRecord):  # Python 3.12+: a filter may hand back a replacement record
+            record = rv
+        if rv:
+            self.emit(record)
+        return bool(rv)
+
     def emit(self, record: logging.LogRecord) -> None:
-        """Snapshot the record and queue it; never blocks on the network, never raises."""
+        """Capture the record and queue it; never blocks on the network, never raises.
+
+        Only copies of what may change after the call are taken here (``capture_record``); the snapshot,
+        the payload, redaction and JSON are built on the worker thread.
+        """
         try:
             if self._is_own(record):
                 return
-            self._worker.submit(Job(snapshot_record(record, self._message(record)), record.msg))
+            keep = self._before_send is not None  # the hook gets the record: keep it while it waits
+            self._worker.submit(Job(capture_record(record, self._message(record), keep_record=keep), record.msg))
         except Exception:  # noqa: BLE001  # the caller never sees our errors; logging reports them
             self.handleError(record)
 
@@ -201,12 +274,30 @@ class SendcloudHandler(logging.Handler):
         bare.stack_info = None
         return self.formatter.format(bare)
 
-    def _prepare(self, snap: Snapshot) -> tuple[Any, Payload]:
+    def _prepare(self, capture: Capture) -> tuple[Any, Payload]:
+        snap = capture.snapshot()
         integration_id = snap.integration_id or self._settings.integration_id
-        return integration_id, build_payload(snap, self._defaults)
+        if integration_id is None:
+            raise Drop("no_integration_id", "log with extra={'integration_id': N} or give the handler one")
+        payload = build_payload(snap, self._defaults, self._settings.policy)
+        if self._before_send is not None:
+            payload = self._before_send(payload, snap.record)
+        return positive_int("integration_id", integration_id), payload
+
+    def _account_of(self, integration_id: Any) -> Any:
+        """The key pair's public key an integration's logs go with: pacing and refusals are kept per account."""
+        credentials = self._settings.credentials
+        try:
+            pair = credentials(integration_id) if credentials is not None else None
+        except Exception:  # noqa: BLE001  # the client reports this when it sends; here only the account is sought
+            pair = None
+        if isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str):
+            return pair[0]
+        return ("integration", integration_id)
 
     def _key_of(self, job: Job) -> Signature:
-        return snapshot_signature(job.snap, self._settings.integration_id, self._settings.base_url, job.template)
+        s = self._settings
+        return snapshot_signature(job.snap.snapshot(), s.integration_id, s.base_url, job.template)
 
     def _new_outbox(self) -> Outbox:
         s = self._settings
@@ -219,6 +310,10 @@ class SendcloudHandler(logging.Handler):
         return SendcloudClient(
             public_key=s.public_key,
             secret_key=s.secret_key,
+            client_id=s.client_id,
+            client_secret=s.client_secret,
+            token_url=s.token_url,
+            credentials=s.credentials,
             api_url=s.api_url,
             timeout=s.timeout,
             verify=s.verify,

@@ -29,9 +29,23 @@ DROP_REASONS = {
     "closed": "they were logged after the handler was closed",
     "before_send": "before_send dropped them",
     "payload_error": "the record could not be turned into a log",
+    "no_integration_id": "the record has no integration_id and the handler none either",
     "spool_full": "the disk spool was full",
     "expired": "they waited in the spool longer than spool_max_age",
 }
+
+
+class Drop(Exception):  # a decision, not an error
+    """Raised while a payload is prepared: the record is dropped and counted under ``reason``.
+
+    ``reported``: the raiser already told stderr in its own words.
+    """
+
+    def __init__(self, reason: str, detail: str = "", *, reported: bool = False) -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
+        self.reported = reported
 
 
 class Stats:

@@ -35,7 +35,7 @@ from .errors import (
     TransportError,
 )
 from .outbox import Entry, Outbox
-from .stats import Stats, logger, report
+from .stats import Drop, Stats, logger, report
 from .summary import Signature, Summariser, with_summary
 from .throttle import CircuitBreaker, Pause, TokenBucket
 
@@ -81,10 +81,16 @@ class Job:
 Prepare = Callable[[Any], "tuple[Any, Payload]"]
 #: The storm signature of a job, from its snapshot (cheap: also used on the caller's thread when full).
 KeyOf = Callable[[Job], Signature]
+#: The account (key pair) an integration's logs are sent with, when one handler sends for many accounts.
+AccountOf = Callable[[Any], Any]
 
 
 class Worker:
-    """A bounded queue, an outbox and the two daemon threads between them and the API."""
+    """A bounded queue, an outbox and the two daemon threads between them and the API.
+
+    With ``account_of`` (one handler, many Sendcloud accounts), each account has its own rate-limit bucket
+    and its own pause after refused credentials; the 429 pause and the circuit breaker stay shared.
+    """
 
     def __init__(
         self,
@@ -97,8 +103,10 @@ class Worker:
         options: DeliveryOptions,
         start_now: bool = False,
         name: str = "sendcloud-logging",
+        account_of: Optional[AccountOf] = None,
     ) -> None:
         self._prepare = prepare
+        self._account_of = account_of
         self._key_of = key_of
         self._client_factory = client_factory
         self._outbox_factory = outbox_factory
@@ -138,6 +146,7 @@ class Worker:
         self._pause = Pause(max(opt.backoff_base, 1.0), max(opt.max_backoff, 1.0))
         self._breaker = CircuitBreaker(opt.breaker_threshold, opt.breaker_cooldown, max(opt.max_backoff, 1.0))
         self._auth_refused_until = 0.0
+        self._accounts: dict[Any, tuple[Optional[TokenBucket], list[float]]] = {}  # account: (bucket, [refused until])
         self._auth_reported = False
         self._unknown_integrations: set[Any] = set()
         self._last_error = ""
@@ -330,6 +339,9 @@ class Worker:
         except MissingBaseURLError as exc:
             self._stats.drop("no_base_url", 1 + job.merged, detail=str(exc))
             return
+        except Drop as exc:
+            self._stats.drop(exc.reason, 1 + job.merged, detail=exc.detail, reported=exc.reported)
+            return
         created = float(job.snap.created)
         outbox = self._outbox
         key = job.key if job.key is not None else self._key_of(job)
@@ -397,7 +409,7 @@ class Worker:
     def _pacing_delay(self) -> float:
         """Seconds before the next POST may go: 429 pause, open circuit, rate limit."""
         waits = [self._pause.remaining(), self._breaker.remaining()]
-        if self._bucket is not None:
+        if self._bucket is not None and self._account_of is None:  # per-account buckets are checked per entry
             waits.append(self._bucket.delay())
         if self._outbox.persistent and self._auth_refused_until:
             waits.append(self._auth_refused_until - time.monotonic())
@@ -409,7 +421,11 @@ class Worker:
             outbox.done(entry)
             self._stats.drop("unknown_integration", 1, detail=f"integration {entry.integration_id}")
             return
-        if not outbox.persistent and time.monotonic() < self._auth_refused_until:
+        bucket, refused_until = self._bucket, self._auth_refused_until
+        if self._account_of is not None:
+            bucket, refused = self._account(entry)
+            refused_until = refused[0]
+        if not outbox.persistent and time.monotonic() < refused_until:
             outbox.done(entry)
             self._stats.drop("unauthorized", 1, detail="the API refused the credentials; retrying later")
             return
@@ -417,8 +433,12 @@ class Worker:
             self._breaker.failed()
             outbox.retry(entry, 0.0, count_attempt=False)
             return
-        if self._bucket is not None:
-            self._bucket.take()
+        if bucket is not None:
+            wait = bucket.delay() if self._account_of is not None else 0.0
+            if wait > 0:  # this account is at its limit: others' entries go first
+                outbox.retry(entry, wait, count_attempt=False)
+                return
+            bucket.take()
         payload = with_summary(entry.payload, entry.more, entry.first or entry.created, entry.last or entry.created)
         try:
             self._get_client().create_log(entry.integration_id, payload, timeout=self._request_timeout())
@@ -448,7 +468,10 @@ class Worker:
             outbox.done(entry)
             self._stats.drop("too_large", detail=str(exc))
         elif isinstance(exc, AuthenticationError):
-            self._auth_refused_until = time.monotonic() + self._opt.auth_retry
+            if self._account_of is None:
+                self._auth_refused_until = time.monotonic() + self._opt.auth_retry
+            else:
+                self._account(entry)[1][0] = time.monotonic() + self._opt.auth_retry
             if outbox.persistent:
                 outbox.retry(entry, self._opt.auth_retry, count_attempt=False)
                 if not self._auth_reported:
@@ -456,7 +479,8 @@ class Worker:
                     report(f"the API refused the credentials ({exc}); spooled logs wait and are retried later")
             else:
                 outbox.done(entry)
-                self._stats.drop("unauthorized", detail=f"{exc}; check SENDCLOUD_PUBLIC_KEY/SENDCLOUD_SECRET_KEY")
+                hint = "check the handler's keys, OAuth2 client or credentials callable"
+                self._stats.drop("unauthorized", detail=f"{exc}; {hint}")
         elif isinstance(exc, NotFoundError):
             self._unknown_integrations.add(entry.integration_id)
             outbox.done(entry)
@@ -493,6 +517,19 @@ class Worker:
             pass  # any other answer means the API is up
         self._breaker.succeeded()
         return True
+
+    def _account(self, entry: Entry) -> tuple[Optional[TokenBucket], list[float]]:
+        """The rate-limit bucket and refused-until time of the account an entry is sent with."""
+        try:
+            account = None if self._account_of is None else self._account_of(entry.integration_id)
+        except Exception:  # noqa: BLE001  # an account that cannot be told is paced on its own
+            account = ("integration", entry.integration_id)
+        state = self._accounts.get(account)
+        if state is None:
+            rate = self._opt.rate_limit_per_minute
+            bucket = TokenBucket(rate / 60.0, self._opt.rate_limit_burst) if rate else None
+            state = self._accounts[account] = (bucket, [0.0])
+        return state
 
     def _get_client(self) -> SendcloudClient:
         if self._client is None:

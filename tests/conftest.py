@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -31,8 +32,9 @@ def assert_valid_body(body: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SENDCLOUD_INTEGRATION_ID", "SENDCLOUD_PUBLIC_KEY", "SENDCLOUD_SECRET_KEY", "SENDCLOUD_API_URL"):
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("SENDCLOUD_"):  # keys, ids, URLs and OAuth2 settings of the developer's own shell
+            monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(autouse=True)

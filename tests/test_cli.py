@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
@@ -15,7 +16,15 @@ from typing import IO, Optional
 import pytest
 
 from sendcloud_logging import SendcloudClient
-from sendcloud_logging.cli import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, format_received, main
+from sendcloud_logging.cli import (
+    INBOX_CLIENT_ID,
+    INBOX_CLIENT_SECRET,
+    INBOX_PUBLIC_KEY,
+    INBOX_SECRET_KEY,
+    Progress,
+    format_received,
+    main,
+)
 from sendcloud_logging.inbox import Inbox
 
 PUBLIC_KEY = "pk-cli-test-51b0"
@@ -137,6 +146,16 @@ def test_send_to_nothing_is_a_transport_error(capsys: pytest.CaptureFixture[str]
     assert SECRET_KEY not in out + err
 
 
+def test_main_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert "Example" in out
+    for command in ("demo", "serve", "logs"):
+        assert f"sendcloud-logging {command}" in out
+
+
 @pytest.mark.parametrize("command", ["serve", "send", "demo", "logs"])
 def test_each_subcommand_help_shows_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
@@ -172,6 +191,76 @@ def test_logs_prints_a_table_and_json_lines(inbox: Inbox, capsys: pytest.Capture
     assert header.split()[:3] == ["id", "integration", "method"]
     assert len(rows) == 3
     assert SECRET_KEY not in out
+
+
+def _fill(inbox: Inbox, n: int, integration_id: int = INTEGRATION_ID) -> None:
+    with SendcloudClient(PUBLIC_KEY, SECRET_KEY, inbox.api_url) as client:
+        for i in range(n):
+            client.create_log(integration_id, {"base_url": "https://shop.example", "exception": f"problem {i}"})
+
+
+def test_logs_follows_every_page_with_progress_on_stderr(inbox: Inbox, capsys: pytest.CaptureFixture[str]) -> None:
+    _fill(inbox, 230)
+    _fill(inbox, 2, integration_id=7)
+    keys = ["--api-url", inbox.api_url, "--public-key", PUBLIC_KEY, "--secret-key", SECRET_KEY]
+
+    assert main(["logs", *keys, "--integration-id", str(INTEGRATION_ID), "--limit", "0", "--json"]) == 0
+    out, err = capsys.readouterr()
+    ids = [json.loads(line)["id"] for line in out.splitlines()]
+    stored = [log["id"] for log in inbox.logs(INTEGRATION_ID)]
+    assert sorted(ids) == sorted(stored)  # each log once, none of integration 7
+    assert len(ids) == 230
+    assert err.splitlines() == ["fetched 2 pages, 200 logs so far", "fetched 3 pages, 230 logs so far"]
+
+    assert main(["logs", *keys, "--limit", "150"]) == 0
+    out, err = capsys.readouterr()
+    header, *rows = out.splitlines()
+    assert header.split()[:2] == ["id", "integration"]
+    assert len(rows) == 150
+    assert err == ""  # the limit was reached with the second page: nothing more to wait for
+
+
+def test_logs_limit_must_not_be_negative(inbox: Inbox, capsys: pytest.CaptureFixture[str]) -> None:
+    keys = ["--api-url", inbox.api_url, "--public-key", PUBLIC_KEY, "--secret-key", SECRET_KEY]
+    assert main(["logs", *keys, "--limit", "-1"]) == 2
+    assert "--limit" in capsys.readouterr().err
+
+
+def test_progress_on_a_terminal_is_one_line_rewritten_then_cleared() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    progress = Progress(screen)
+    progress.page(1, 100)
+    assert screen.getvalue() == ""
+    progress.page(2, 200)
+    progress.page(3, 250)
+    progress.done()
+    assert screen.getvalue() == "\rfetched 2 pages, 200 logs so far...\rfetched 3 pages, 250 logs so far...\r\x1b[K"
+
+
+def test_send_and_logs_with_oauth_client_credentials(
+    inbox: Inbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SENDCLOUD_CLIENT_ID", INBOX_CLIENT_ID)
+    monkeypatch.setenv("SENDCLOUD_CLIENT_SECRET", INBOX_CLIENT_SECRET)
+    monkeypatch.setenv("SENDCLOUD_TOKEN_URL", inbox.token_url)
+    assert main(["send", "--integration-id", "9", "--base-url", "https://shop.example", "--api-url", inbox.api_url]) == 0
+    oauth = ["--client-id", INBOX_CLIENT_ID, "--client-secret", INBOX_CLIENT_SECRET, "--token-url", inbox.token_url]
+    assert main(["logs", "--api-url", inbox.api_url, *oauth, "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert [json.loads(line)["integration_id"] for line in out.splitlines()[1:]] == [9]
+    assert inbox.tokens_issued == 2
+    code = main(["logs", "--api-url", inbox.api_url, *oauth, "--public-key", PUBLIC_KEY])
+    assert code == 2
+    assert "not both" in capsys.readouterr().err
+    monkeypatch.setenv("SENDCLOUD_CLIENT_SECRET", "wrong-client-secret-71aa")
+    assert main(["logs", "--api-url", inbox.api_url]) == 1
+    out, err = capsys.readouterr()
+    assert "invalid_client" in err
+    assert "wrong-client-secret-71aa" not in out + err
 
 
 def test_logs_with_a_wrong_key_fails(inbox: Inbox, capsys: pytest.CaptureFixture[str]) -> None:
@@ -236,6 +325,7 @@ def test_serve_prints_a_line_per_log_and_stops_on_sigterm() -> None:
             seen: list[str] = []
             api_url = _next_matching(lines, r"Inbox listening on (\S+)", seen).group(1)
             _next_matching(lines, rf"use public key {INBOX_PUBLIC_KEY} / secret key {INBOX_SECRET_KEY}", seen)
+            _next_matching(lines, rf"or OAuth2: client id {INBOX_CLIENT_ID} / secret {INBOX_CLIENT_SECRET}, token URL http://", seen)
             with SendcloudClient(INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, api_url) as client:
                 created = client.create_log(
                     31,

@@ -161,6 +161,16 @@ def test_api_url_must_be_https_unless_loopback(url: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "url", ["https://pk:sk-in-url@panel.sendcloud.sc/api/v3", "http://pk@127.0.0.1:8025/api/v3", "https://x:99999999/"]
+)
+def test_api_url_with_credentials_or_garbage_is_refused_without_echoing_them(url: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        check_api_url(url)
+    assert "sk-in-url" not in str(info.value)
+    assert "pk" not in str(info.value).replace("api_url", "")
+
+
+@pytest.mark.parametrize(
     "url", ["http://127.0.0.1:8025/api/v3", "http://localhost/api/v3/", "http://[::1]:80/api/v3"]
 )
 def test_loopback_http_is_allowed(url: str) -> None:

@@ -24,6 +24,7 @@ from sendcloud_logging.extract import (
     HTTPParts,
     Snapshot,
     Unreadable,
+    capture_record,
     exception_type_name,
     snapshot_record,
 )
@@ -493,6 +494,50 @@ def test_record_and_extra_objects_are_not_mutated() -> None:
     assert "message" not in record.__dict__
     assert response_dict == deep_before
     assert dict(request.headers) == headers_before
+
+
+# capture_record: the caller's-thread half -----------------------------------------------------------------
+
+
+def test_capture_copies_now_and_builds_the_snapshot_later() -> None:
+    request = prepared(json={"order_note": {"note": "Shipped"}}, headers={"X-Shop": "1"})
+    response = make_response(request=request, headers={"Content-Type": "application/json", "X-Id": "a"})
+    record = make_record(request=request, response=response)
+    expected = snapshot_record(record)
+    capture = capture_record(record)
+    request.headers["X-Shop"] = "changed later"
+    request.url = "https://elsewhere.example/"
+    response.headers["X-Id"] = "changed later"
+    response.status_code = 200
+    response._content = b"changed later"
+    snap = capture.snapshot()
+    assert snap == expected
+    assert snap.request is not None and type(snap.request.headers) is dict
+    assert snap.response is not None and snap.response.headers == {"Content-Type": "application/json", "X-Id": "a"}
+    assert capture.snapshot() is snap  # built once
+
+
+def test_capture_keeps_no_exception_or_traceback() -> None:
+    exc = http_error(make_response(request=prepared()))
+    ref = weakref.ref(exc)
+    capture = capture_record(make_record(exc_info=(type(exc), exc, exc.__traceback__)))
+    del exc
+    gc.collect()
+    assert ref() is None
+    snap = capture.snapshot()
+    assert snap.exception_type == "requests.exceptions.HTTPError"
+    assert snap.request is not None and snap.request.method == "POST"
+    assert snap.response is not None and snap.response.status == 404
+
+
+def test_requests_objects_with_headers_of_another_type() -> None:
+    request = prepared(headers={"X-Shop": "1"})
+    request.headers = {"X-Shop": "1"}  # type: ignore[assignment]  # replaced by the caller with a plain dict
+    response = make_response()
+    response.headers = "Content-Type: text/plain"  # type: ignore[assignment]
+    snap = snapshot_record(make_record(request=request, response=response))
+    assert snap.request is not None and snap.request.headers == {"X-Shop": "1"}
+    assert snap.response is not None and snap.response.headers == "Content-Type: text/plain"
 
 
 # exception_type_name --------------------------------------------------------------------------------------

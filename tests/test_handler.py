@@ -318,6 +318,15 @@ def test_emit_never_mutates_the_record(make_handler: Callable[..., SendcloudHand
     assert handler.flush(10)
 
 
+def test_handler_filters_still_apply(make_handler: Callable[..., SendcloudHandler]) -> None:
+    handler = make_handler()
+    handler.addFilter(lambda record: record.getMessage() != "skip me")
+    assert handler.handle(logging.makeLogRecord({"msg": "skip me", "levelno": logging.ERROR})) is False
+    assert handler.handle(logging.makeLogRecord({"msg": "send me", "levelno": logging.ERROR})) is True
+    assert handler.flush(10)
+    assert handler.stats()["queued"] == 1
+
+
 def test_environment_variables_configure_the_handler(inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SENDCLOUD_INTEGRATION_ID", "31")
     monkeypatch.setenv("SENDCLOUD_PUBLIC_KEY", PUBLIC_KEY)

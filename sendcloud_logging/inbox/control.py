@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, Callable, Optional
 
 from .faults import Fault, Faults
+from .oauth import TOKEN_PATH, TokenIssuer
 from .ratelimit import RateLimit
 from .routes import InboxAPI
 from .server import InboxHTTPServer
@@ -67,6 +68,12 @@ class Inbox:
             An exception from it is reported on stderr in one line and otherwise ignored.
         rate_limit: ``(per_minute, burst)``: POSTs over this budget get 429 with ``Retry-After``, like the
             API's limit of ``(100, 15)``. ``None`` (default): no limit.
+        client_id: OAuth2 client id accepted at ``token_url`` (client credentials grant); the bearer tokens
+            it issues open every integration. ``None`` turns the token endpoint off.
+        client_secret: Its client secret.
+        token_lifetime: Seconds an issued token is valid (``expires_in``; Sendcloud's are 3600).
+        accounts: ``{integration_id: (public_key, secret_key)}``: further key pairs, each accepted for its
+            own integrations only (others answer 404), as a platform holding a key pair per merchant uses them.
 
     Raises:
         ValueError: a bad argument (only one of the keys given, a non-positive integration id, ...).
@@ -85,6 +92,10 @@ class Inbox:
         max_body_bytes: int = 1_048_576,
         on_log: Optional[Callable[[dict[str, Any]], None]] = None,
         rate_limit: Optional[tuple[float, int]] = None,
+        client_id: Optional[str] = "inbox-client",
+        client_secret: Optional[str] = "inbox-client-secret",  # noqa: S107 - a fixed test credential, documented
+        token_lifetime: float = 3600.0,
+        accounts: Optional[dict[int, tuple[str, str]]] = None,
     ) -> None:
         if (public_key is None) != (secret_key is None):
             raise ValueError("give both public_key and secret_key, or neither (no authentication)")
@@ -105,6 +116,9 @@ class Inbox:
         self._store = LogStore(db)
         self._faults = Faults()
         self._traffic = Traffic()
+        if (client_id is None) != (client_secret is None):
+            raise ValueError("give both client_id and client_secret, or neither (no token endpoint)")
+        self._tokens = None if client_id is None else TokenIssuer(client_id, str(client_secret), token_lifetime)
         self._api = InboxAPI(
             self._store,
             prefix=API_PATH,
@@ -112,6 +126,8 @@ class Inbox:
             secret_key=secret_key,
             integrations=known,
             on_log=on_log,
+            accounts=accounts,
+            tokens=self._tokens,
         )
         self._lifecycle = threading.Lock()
         self._running = False  # between start() and stop(), refused or not
@@ -224,6 +240,42 @@ class Inbox:
             raise RuntimeError("the Inbox has no port yet: start() it first")
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self._port}{API_PATH}"
+
+    @property
+    def token_url(self) -> str:
+        """The OAuth2 token endpoint, e.g. ``http://127.0.0.1:54321/oauth2/token``.
+
+        Raises:
+            RuntimeError: no port yet, or the token endpoint is off (``client_id=None``).
+        """
+        if self._tokens is None:
+            raise RuntimeError("this Inbox has no token endpoint: give it a client_id and client_secret")
+        return self.api_url[: -len(API_PATH)] + TOKEN_PATH
+
+    # OAuth2 tokens ------------------------------------------------------------------------------------------
+
+    @property
+    def token_lifetime(self) -> float:
+        """Seconds a token issued from now on is valid; settable (0 issues tokens that are already expired)."""
+        return self._token_issuer().lifetime
+
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: float) -> None:
+        self._token_issuer().lifetime = seconds
+
+    @property
+    def tokens_issued(self) -> int:
+        """OAuth2 tokens issued so far."""
+        return self._token_issuer().issued
+
+    def revoke_tokens(self) -> int:
+        """End every token issued so far (requests with them get 401); return how many were still valid."""
+        return self._token_issuer().revoke()
+
+    def _token_issuer(self) -> TokenIssuer:
+        if self._tokens is None:
+            raise RuntimeError("this Inbox has no token endpoint: give it a client_id and client_secret")
+        return self._tokens
 
     # what it received --------------------------------------------------------------------------------------
 

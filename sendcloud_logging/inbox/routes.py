@@ -2,22 +2,22 @@
 
 The HTTP server hands over a parsed ``Request`` and sends back the ``Answer``; faults, latency and
 connection handling stay in ``server.py``. Order of checks: unknown route 404, wrong method 405,
-credentials 401, unknown integration 404, then the body (POST) or query (GET) 400.
+credentials 401 (``accounts.py``), unknown integration (or one of another account) 404, then the body (POST)
+or query (GET) 400. The OAuth2 token endpoint (``oauth.py``) is routed here too.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any, Callable, Optional
 from urllib.parse import parse_qs, urlencode
 
+from .accounts import Accounts
+from .oauth import TOKEN_PATH, TokenIssuer
 from .responses import Answer, error_answer, shorten
 from .store import LogStore
 from .timestamps import format_micros, now_rfc3339, parse_rfc3339, to_micros
@@ -31,13 +31,19 @@ MAX_PAGE_SIZE = 100
 
 @dataclass(frozen=True)
 class Route:
-    """A matched path: ``integration`` is the raw id segment, ``None`` for ``/integrations/logs``."""
+    """A matched path: ``integration`` is the raw id segment, ``None`` for ``/integrations/logs``.
+
+    ``token``: the OAuth2 token endpoint (``oauth.TOKEN_PATH``) instead of an API route.
+    """
 
     integration: Optional[str]
+    token: bool = False
 
     @property
     def methods(self) -> tuple[str, ...]:
         """Methods this route answers."""
+        if self.token:
+            return ("POST",)
         return ("GET",) if self.integration is None else ("GET", "POST")
 
 
@@ -65,10 +71,12 @@ class InboxAPI:
         secret_key: Optional[str] = None,
         integrations: Optional[Iterable[int]] = None,
         on_log: Optional[Callable[[dict[str, Any]], None]] = None,
+        accounts: Optional[Mapping[int, tuple[str, str]]] = None,
+        tokens: Optional[TokenIssuer] = None,
     ) -> None:
         self._store = store
         self.prefix = prefix.rstrip("/")
-        self._credentials = None if public_key is None else f"{public_key}:{secret_key}".encode()
+        self._auth = Accounts(public_key, secret_key, accounts, tokens)
         self._integrations = None if integrations is None else frozenset(integrations)
         self._on_log = on_log
 
@@ -76,6 +84,8 @@ class InboxAPI:
         """The route of a request path (one trailing slash allowed), or ``None`` for an unknown path."""
         if len(path) > 1 and path.endswith("/"):
             path = path[:-1]
+        if path == TOKEN_PATH and self._auth.tokens is not None:
+            return Route(None, token=True)
         if not path.startswith(self.prefix + "/"):
             return None
         parts = path[len(self.prefix) + 1 :].split("/")
@@ -103,7 +113,10 @@ class InboxAPI:
                 f"{request.method} is not allowed here; use {' or '.join(route.methods)}",
                 headers=(("Allow", ", ".join(route.methods)),),
             )
-        if not self._authorized(request.headers):
+        if route.token and self._auth.tokens is not None:
+            return self._auth.tokens.answer(request.headers, request.body)
+        principal = self._auth.identify(request.headers)
+        if principal is None:
             return error_answer(
                 401,
                 "Authentication credentials were not provided or are not valid",
@@ -112,31 +125,11 @@ class InboxAPI:
         integration_id = None
         if route.integration is not None:
             integration_id = self.integration_id(route.integration)
-            if integration_id is None:
+            if integration_id is None or not self._auth.allows(principal, integration_id):
                 return error_answer(404, f"Integration {shorten(route.integration, 40)!r} was not found")
         if request.method == "POST" and integration_id is not None:
             return self._create(integration_id, request.body or b"")
         return self._list(integration_id, request)
-
-    def _authorized(self, headers: Message) -> bool:
-        """Whether the request carries the configured credentials (always, when none are configured).
-
-        HTTP Basic ``public_key:secret_key``, compared in constant time.
-        """
-        if self._credentials is None:
-            return True
-        value = headers.get("Authorization")
-        if value is None:
-            return False
-        scheme, _, token = str(value).strip().partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                given = base64.b64decode(token.strip(), validate=True)
-            except (binascii.Error, ValueError):
-                return False
-            return hmac.compare_digest(given, self._credentials)
-        # "Bearer <token>": OAuth2 client-credentials tokens are checked here once the Inbox issues them.
-        return False
 
     def _create(self, integration_id: int, raw: bytes) -> Answer:
         """POST: validate the body, store the log, tell ``on_log``, answer 201 ``{"data": log}``."""

@@ -125,7 +125,7 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 return
             fault = None
-        is_post = self.command == "POST"
+        is_post = self.command == "POST" and not (route is not None and route.token)  # token requests are not logs
         integration_id = server.api.integration_id(route.integration) if is_post and route is not None else None
         if fault is not None and fault.drop:
             if is_post:

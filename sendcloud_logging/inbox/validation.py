@@ -52,6 +52,11 @@ def make_format_checker() -> Any:
 _VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=make_format_checker())
 
 
+#: JSON nested deeper than this is refused (400): the API's bodies are shallow, and deep nesting would make
+#: storing and answering depend on the request thread's remaining stack.
+MAX_NESTING = 100
+
+
 class BodyError(ValueError):
     """The body is not UTF-8 JSON we accept; ``detail`` says why."""
 
@@ -78,13 +83,35 @@ def parse_json(raw: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise BodyError(f"The body is not valid UTF-8: {exc.reason} at byte {exc.start}") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except BodyError as exc:
         raise BodyError(f"The body is not valid JSON: {exc}") from None
     except RecursionError:
         raise BodyError("The body is not valid JSON: nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, and ints longer than Python's digit limit
         raise BodyError(f"The body is not valid JSON: {shorten(str(exc), 200)}") from None
+    if _depth(value) > MAX_NESTING:
+        raise BodyError(f"The body is nested more than {MAX_NESTING} levels deep")
+    return value
+
+
+def _depth(value: Any) -> int:
+    """How deep arrays and objects nest in a parsed JSON value (iterative: no recursion limit)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        current, level = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, list):
+            children = current
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_NESTING:
+            break
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def json_or_none(raw: Optional[bytes]) -> Any:

@@ -1,0 +1,193 @@
+"""OAuth2 client credentials for the Sendcloud API: fetch a bearer token, keep it, renew it in time.
+
+``ClientCredentials`` is a ``requests`` auth: every request it signs carries ``Authorization: Bearer <token>``.
+The token comes from the token endpoint (``grant_type=client_credentials``, ``scope=api``, the client id and
+secret as HTTP Basic, RFC 6749 section 4.4) and is kept until shortly before it expires (``expires_in``):
+a tenth of its lifetime, at most a minute, before. ``renew()`` fetches a new one at once; ``SendcloudClient``
+calls it once when the API answers 401 to a bearer token (revoked, or expired early), then sends again.
+
+Written on ``requests`` rather than on requests-oauthlib: that library renews only through refresh tokens,
+which the client credentials grant does not issue, and it refuses plain http token URLs unless the
+process-wide ``OAUTHLIB_INSECURE_TRANSPORT`` is set, which a local Inbox needs. The client id, the secret and
+the token appear in no ``repr``, message or log.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Any, Callable, Optional, Union
+
+import requests
+
+from .errors import AuthenticationError, TransportError, error_for_status
+
+__all__ = ["DEFAULT_TOKEN_URL", "SCOPE", "BearerToken", "ClientCredentials"]
+
+#: Sendcloud's OAuth2 token endpoint.
+DEFAULT_TOKEN_URL = "https://account.sendcloud.com/oauth2/token"  # noqa: S105 - a URL, not a secret
+#: The scope that grants the API.
+SCOPE = "api"
+#: A token is renewed this long before it expires, at most (a tenth of its lifetime when that is shorter).
+RENEW_MARGIN = 60.0
+
+
+class ClientCredentials(requests.auth.AuthBase):
+    """A bearer-token auth for ``requests`` that fetches and renews its token itself; thread-safe.
+
+    Args:
+        client_id: The OAuth2 client id.
+        client_secret: The OAuth2 client secret.
+        token_url: The token endpoint (default Sendcloud's).
+        scope: The scope asked for (default ``api``).
+        session: The ``requests.Session`` that fetches tokens (default a new one).
+        timeout: Seconds, or a (connect, read) pair, for each token request.
+        clock: Monotonic seconds; tests pass their own.
+
+    Example:
+        >>> auth = ClientCredentials("my-client-id", "my-secret")  # doctest: +SKIP
+        >>> requests.get("https://panel.sendcloud.sc/api/v3/integrations/logs", auth=auth)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        token_url: str = DEFAULT_TOKEN_URL,
+        *,
+        scope: Optional[str] = SCOPE,
+        session: Optional[requests.Session] = None,
+        timeout: Union[float, tuple[float, float]] = (3.05, 10.0),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = (client_id, client_secret)
+        self.token_url = token_url
+        self.scope = scope
+        self._session = session if session is not None else requests.Session()
+        self._timeout = timeout
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token: Optional[str] = None
+        self._renew_at = 0.0
+        #: How many tokens were fetched so far.
+        self.fetched = 0
+
+    def __repr__(self) -> str:
+        return f"<ClientCredentials token_url={self.token_url!r}>"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Sign a request with the current token, fetching one first when there is none or it is about to expire."""
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        return request
+
+    def token(self) -> str:
+        """The cached token while it is fresh, else a new one.
+
+        Raises:
+            AuthenticationError: the token endpoint refused the client id or secret (400/401/403).
+            TransportError: no answer, or an answer without a usable token.
+            APIError: any other error status of the token endpoint (``ServerError`` for 5xx...).
+        """
+        with self._lock:
+            if self._token is None or self._clock() >= self._renew_at:
+                return self._fetch()
+            return self._token
+
+    def renew(self, stale: Optional[str] = None) -> str:
+        """Fetch a new token now; with ``stale``, only if the cached one is still that token.
+
+        ``stale`` is the token the API just refused: when another thread already replaced it, its
+        replacement is returned instead of fetching yet another.
+        """
+        with self._lock:
+            if stale is None or self._token is None or self._token == stale:
+                return self._fetch()
+            return self._token
+
+    def forget(self) -> None:
+        """Drop the cached token; the next request fetches a new one."""
+        with self._lock:
+            self._token = None
+
+    def _fetch(self) -> str:
+        """POST the client credentials grant; keep the token and when to renew it; return it. Holds the lock."""
+        data = {"grant_type": "client_credentials"}
+        if self.scope:
+            data["scope"] = self.scope
+        asked = self._clock()
+        try:
+            response = self._session.post(
+                self.token_url,
+                data=data,
+                auth=self._client,
+                headers={"Accept": "application/json"},
+                timeout=self._timeout,
+                verify=self._session.verify,  # per request, or REQUESTS_CA_BUNDLE would override a given CA path
+            )
+        except requests.RequestException as exc:
+            raise TransportError(f"the token request failed: {type(exc).__name__}: {exc}") from exc
+        with response:
+            body = _json(response)
+            if response.status_code >= 400:
+                raise _token_error(response, body)
+        token = body.get("access_token") if isinstance(body, dict) else None
+        kind = body.get("token_type", "Bearer") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token or str(kind).lower() != "bearer":
+            raise TransportError(f"the token endpoint answered {response.status_code} without a bearer access_token")
+        lifetime = _seconds(body.get("expires_in"))
+        self._token = token
+        self._renew_at = float("inf") if lifetime is None else asked + lifetime - min(RENEW_MARGIN, lifetime / 10)
+        self.fetched += 1
+        return token
+
+
+class BearerToken(requests.auth.AuthBase):
+    """Sign requests with one given token (the renewed one, for the single retry after a 401)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def __repr__(self) -> str:
+        return "<BearerToken>"
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Set ``Authorization: Bearer <token>``."""
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        return request
+
+
+def _json(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _seconds(value: Any) -> Optional[float]:
+    """``expires_in`` as seconds >= 0, or None when absent or unreadable (the token is then kept until a 401)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _token_error(response: requests.Response, body: Any) -> Exception:
+    """RFC 6749 ``{"error", "error_description"}`` (or a v3 error body) as our error; 400/401/403 are auth errors."""
+    code: Optional[str] = None
+    detail: Optional[str] = None
+    if isinstance(body, dict):
+        if isinstance(body.get("error"), str):
+            code = body["error"]
+            detail = body.get("error_description") if isinstance(body.get("error_description"), str) else None
+        elif isinstance(body.get("errors"), list) and body["errors"] and isinstance(body["errors"][0], dict):
+            first = body["errors"][0]
+            code = str(first.get("code")) if first.get("code") else None
+            detail = str(first.get("detail")) if first.get("detail") else None
+    detail = f"token endpoint: {detail or response.reason or 'refused'}"
+    if response.status_code in (400, 401, 403):
+        return AuthenticationError(response.status_code, code, detail)
+    return error_for_status(response.status_code, code, detail)

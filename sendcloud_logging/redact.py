@@ -1,0 +1,344 @@
+"""Redaction: shop secrets in headers, bodies, URLs and messages become ``[Filtered]`` before a log is queued.
+
+Pure code, run on the worker thread by ``payload.build_payload`` over values that are already JSON-safe
+(dicts, lists, strings, numbers). What is redacted by default:
+
+- headers named ``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Api-Key``, and
+  any header whose name contains one of ``DEFAULT_HEADER_WORDS`` (``token``, ``session``, ``auth``...);
+- values of keys, at any depth of a body, whose name contains one of ``DEFAULT_KEYS`` (``password``,
+  ``token``, ``card_number``, ``iban``...); the same names as ``key=value`` pairs (query strings, forms,
+  cookies), as ``"key": value`` pairs (JSON, Python reprs), as ``<key>value</key>`` (XML), as ``key: value``
+  lines and as multipart form fields inside any text;
+- the user information of URLs (``https://user:password@host`` becomes ``https://[Filtered]@host``) and
+  ``Bearer`` tokens in text.
+
+Names are compared by their words: lower case, with ``_``, ``-``, ``.`` and spaces removed, so ``api_key``,
+``Api-Key`` and ``apiKey`` are one name, and ``customer_password`` contains ``password``. Empty values
+(``None``, ``""``) are kept as they are: they hide nothing and tell a reader that nothing was sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any, Callable, Optional
+from urllib.parse import unquote_plus
+
+__all__ = [
+    "DEFAULT_HEADERS",
+    "DEFAULT_HEADER_WORDS",
+    "DEFAULT_KEYS",
+    "FILTERED",
+    "Redactor",
+]
+
+#: What a redacted value becomes.
+FILTERED = "[Filtered]"
+
+#: Headers redacted by name (any case).
+DEFAULT_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key")
+#: A header whose name contains one of these words is redacted too.
+DEFAULT_HEADER_WORDS = ("token", "secret", "password", "passwd", "signature", "api-key", "apikey", "session", "auth")
+#: Keys (body, form, JSON, XML, query) whose name contains one of these words are redacted, at any depth.
+DEFAULT_KEYS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "access_token",
+    "refresh_token",
+    "client_secret",
+    "authorization",
+    "card_number",
+    "cc_number",
+    "cvv",
+    "cvc",
+    "iban",
+)
+
+_SEPARATORS = re.compile(r"[\s_\-.]+")
+_MIN_SECRET_VALUE = 6  # exact secret values shorter than this would match ordinary text
+_MAX_NESTING = 3  # pairs inside pairs' values (url=https://x?token=..., '{"token": ...}' in a repr) looked into
+_CACHE_SIZE = 4096
+
+# Patterns over text. Each is linear: bounded keys, value classes that cannot overlap their terminators.
+_USERINFO = re.compile(r"((?:\b[A-Za-z][A-Za-z0-9+.\-]{0,30}:)?//)([^\s/?#@\[\]<>\"']+)@")  # also //user@host
+# A URL whose authority was cut before its "@" (at the end of a cut text, or before a cut's marker): its
+# "user:pass" cannot be told from "host:port", so both go.
+_AUTHORITY_AT_END = r"\b([A-Za-z][A-Za-z0-9+.\-]{0,30}://)[^\s/?#@\[\]<>\"']+"
+_CUT_USERINFO = re.compile(_AUTHORITY_AT_END + r"(?= …\[\d{1,20} bytes cut\]\Z)")
+_CUT_USERINFO_AT_END = re.compile(_AUTHORITY_AT_END + r"\Z")
+_KEY_VALUE = re.compile(
+    r"(?<![\w.\-\[\]%+])(?P<key>[\w.\-\[\]%+]{1,128})=(?P<val>\"[^\"\n]*\"?|'[^'\n]*'?|[^&;\s#\"'<>]*)"
+)
+_QUOTED_PAIR = re.compile(
+    r"(?P<q>[\"'])(?P<key>[^\"'\\\n]{1,128})(?P=q)[ \t]*:[ \t]*"
+    r"(?P<val>\"(?:[^\"\\\n]|\\.)*\"?|'(?:[^'\\\n]|\\.)*'?|[-+\w.]+)"
+)
+_ESCAPED_PAIR = re.compile(  # JSON inside a JSON string, as raw text shows it: {\"token\": \"abc\"}
+    r"(?<!\\)(?P<q>\\{1,7}\")(?P<key>[^\"\\\n]{1,128})(?P=q)[ \t]*:[ \t]*"
+    r"(?P<val>(?P=q)(?:[^\"\\\n]|\\{1,7}[^\"\\\n])*(?:(?P=q))?|[-+\w.]+)"
+)
+_XML_ELEMENT = re.compile(
+    r"<(?P<tag>[A-Za-z_][\w.\-]{0,63}(?::[A-Za-z_][\w.\-]{0,63})?)(?P<attrs>\s[^<>]{0,1024})?>"
+    r"(?P<val>[^<]*)</(?P=tag)\s*>"
+)
+_LINE_PAIR = re.compile(r"(?m)^(?P<pre>[ \t]*)(?P<key>[A-Za-z][\w\-]{0,63})[ \t]*:[ \t]*(?P<val>[^\r\n]*)")
+_BEARER = re.compile(r"\b(Bearer)[ \t]+[A-Za-z0-9\-._~+/]{8,}=*")
+_FIELD_NAME = re.compile(r'\bname="([^"\r\n]{1,128})"')
+_MAX_PART_HEADERS = 16
+_EMPTY_LITERALS = frozenset({"", '""', "''", "null", "None"})
+
+
+def normalise_name(name: str) -> str:
+    """A key or header name as redaction compares it: lower case, without ``_``, ``-``, ``.`` and spaces."""
+    return _SEPARATORS.sub("", name.lower())
+
+
+def _words(names: Iterable[str]) -> set[str]:
+    return {word for word in (normalise_name(name) for name in names) if word}
+
+
+def _matcher(words: set[str]) -> Optional[re.Pattern[str]]:
+    if not words:
+        return None
+    return re.compile("|".join(re.escape(word) for word in sorted(words, key=len, reverse=True)))
+
+
+class Redactor:
+    """Decide which names are secret, and replace their values with ``[Filtered]``.
+
+    Args:
+        keys: More key words to redact in bodies, forms, JSON, XML and query strings.
+        headers: More header names (or words of names) to redact.
+        keep_keys: Keys never redacted: a default word listed here is switched off (``"token"``), and a
+            full key name listed here is kept although it contains a word (``"token_type"``).
+        keep_headers: The same for headers (``"WWW-Authenticate"``, or ``"session"`` to switch that word off).
+        defaults: False switches every built-in list off; only ``keys`` and ``headers`` are redacted then.
+        values: Exact strings (such as the handler's own API keys) replaced wherever they appear in text.
+    """
+
+    def __init__(
+        self,
+        *,
+        keys: Iterable[str] = (),
+        headers: Iterable[str] = (),
+        keep_keys: Iterable[str] = (),
+        keep_headers: Iterable[str] = (),
+        defaults: bool = True,
+        values: Iterable[str] = (),
+    ) -> None:
+        self._keep_keys = _words(keep_keys)
+        self._keep_headers = _words(keep_headers)
+        key_words = (_words(DEFAULT_KEYS) if defaults else set()) | _words(keys)
+        header_words = (_words(DEFAULT_HEADER_WORDS) if defaults else set()) | _words(headers)
+        self._header_names = frozenset((_words(DEFAULT_HEADERS) if defaults else set()) - self._keep_headers)
+        self._key_words = _matcher(key_words - self._keep_keys)
+        self._header_words = _matcher(header_words - self._keep_headers)
+        self._values = tuple(sorted({v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET_VALUE},
+                                    key=len, reverse=True))
+        self._key_cache: dict[str, bool] = {}
+        self._header_cache: dict[str, bool] = {}
+
+    def __repr__(self) -> str:  # never the secret values themselves
+        return f"<Redactor keys={self._key_words is not None} headers={self._header_words is not None}>"
+
+    # names ----------------------------------------------------------------------------------------------
+
+    def is_secret_key(self, name: str) -> bool:
+        """Whether the value under this key (body, form, JSON, XML, query) is redacted."""
+        known = self._key_cache.get(name)
+        if known is None:
+            word = normalise_name(name)
+            known = bool(self._key_words is not None and word not in self._keep_keys and self._key_words.search(word))
+            self._remember(self._key_cache, name, known)
+        return known
+
+    def is_secret_header(self, name: str) -> bool:
+        """Whether this header's value is redacted."""
+        known = self._header_cache.get(name)
+        if known is None:
+            word = normalise_name(name)
+            known = word not in self._keep_headers and (
+                word in self._header_names
+                or bool(self._header_words is not None and self._header_words.search(word))
+            )
+            self._remember(self._header_cache, name, known)
+        return known
+
+    @staticmethod
+    def _remember(cache: dict[str, bool], name: str, value: bool) -> None:
+        if len(cache) >= _CACHE_SIZE:
+            cache.clear()
+        cache[name] = value
+
+    # values ---------------------------------------------------------------------------------------------
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """Secret headers' values replaced; the other values redacted as text (URLs in ``Location``...), and
+        names too (a name is text a record made up)."""
+        return {
+            self.text(name): FILTERED if value and self.is_secret_header(name) else self.text(value)
+            for name, value in headers.items()
+        }
+
+    def header_block(self, raw: str, *, cut: bool = False) -> str:
+        """A raw ``Name: value`` header block, line by line; ``cut``: as for ``text``."""
+        lines = raw.split("\n")
+        for i, line in enumerate(lines):
+            name, colon, value = line.partition(":")
+            if colon and value.strip() and self.is_secret_header(name.strip()):
+                ending = "\r" if value.endswith("\r") else ""
+                lines[i] = f"{name}: {FILTERED}{ending}"
+            else:
+                lines[i] = self.text(line, cut=cut and i == len(lines) - 1)
+        return "\n".join(lines)
+
+    def value(self, value: Any) -> Any:
+        """A copy of a JSON-safe value with secret keys' values replaced, at any depth; strings as text."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {
+                self.text(key): FILTERED if self._hides(item) and self.is_secret_key(key) else self.value(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list):
+            return [self.value(item) for item in value]
+        return value
+
+    def text(self, text: str, *, multipart: bool = False, cut: bool = False) -> str:
+        """Secrets inside free text: ``key=value``, ``"key": value``, XML elements, ``Key: value`` lines,
+        URL user information, ``Bearer`` tokens, and the exact ``values`` given.
+
+        ``multipart``: the text is a multipart form. ``cut``: the text is the head of a longer one, so a URL
+        at its very end may have lost its ``@``.
+        """
+        if len(text) < 4:
+            return text
+        for secret in self._values:
+            if secret in text:
+                text = text.replace(secret, FILTERED)
+        if "//" in text:
+            text = _USERINFO.sub(rf"\1{FILTERED}@", text)
+            if "bytes cut]" in text:
+                text = _CUT_USERINFO.sub(rf"\1{FILTERED}", text)
+            if cut:
+                text = _CUT_USERINFO_AT_END.sub(rf"\1{FILTERED}", text)
+        if "Bearer" in text:
+            text = _BEARER.sub(rf"\1 {FILTERED}", text)
+        if self._key_words is None and not self._header_names:
+            return text
+        if multipart and "name=" in text:
+            text = self._multipart(text)
+        if "=" in text:
+            text = self._pairs(_KEY_VALUE, self._key_value, text)
+        if ":" in text:
+            if '"' in text or "'" in text:
+                text = self._pairs(_QUOTED_PAIR, self._quoted_pair, text)
+            if '\\"' in text:
+                text = self._pairs(_ESCAPED_PAIR, self._escaped_pair, text)
+            text = _LINE_PAIR.sub(self._line_pair, text)
+        if "</" in text:
+            text = _XML_ELEMENT.sub(self._xml_element, text)
+        return text
+
+    # pattern callbacks ----------------------------------------------------------------------------------
+
+    def _pairs(self, pattern: re.Pattern[str], secret: Callable[[re.Match[str]], Optional[str]], text: str,
+               depth: int = 0) -> str:
+        """``pattern.sub`` for key/value pairs: ``secret(match)`` gives the pair's redacted text, or None when
+        the key is not secret; then the value is searched for pairs of its own, ``_MAX_NESTING`` deep."""
+
+        def replace(match: re.Match[str]) -> str:
+            redacted = secret(match)
+            if redacted is not None:
+                return redacted
+            value = match.group("val")
+            if depth >= _MAX_NESTING or len(value) < 4:
+                return match.group(0)
+            start = match.start("val") - match.start(0)
+            return match.group(0)[:start] + self._pairs(pattern, secret, value, depth + 1)
+
+        return pattern.sub(replace, text)
+
+    @staticmethod
+    def _hides(value: Any) -> bool:
+        return value is not None and value != ""
+
+    def _key_value(self, match: re.Match[str]) -> Optional[str]:
+        value = match.group("val")
+        if not self.is_secret_key(unquote_plus(match.group("key"))):
+            return None
+        if value in _EMPTY_LITERALS:
+            return match.group(0)
+        quote = value[0] if value[0] in "\"'" else ""
+        return f"{match.group('key')}={quote}{FILTERED}{quote}"
+
+    def _quoted_pair(self, match: re.Match[str]) -> Optional[str]:
+        value = match.group("val")
+        if not self.is_secret_key(match.group("key")):
+            return None
+        if value in _EMPTY_LITERALS:
+            return match.group(0)
+        start = match.start("val") - match.start(0)
+        quote = value[0] if value[0] in "\"'" else match.group("q")
+        return f"{match.group(0)[:start]}{quote}{FILTERED}{quote}"
+
+    def _escaped_pair(self, match: re.Match[str]) -> Optional[str]:
+        value = match.group("val")
+        if not self.is_secret_key(match.group("key")):
+            return None
+        quote = match.group("q")
+        start = match.start("val") - match.start(0)
+        if value in _EMPTY_LITERALS or (value.startswith(quote) and value[len(quote):] in ("", quote)):
+            return match.group(0)  # an empty string
+        return f"{match.group(0)[:start]}{quote}{FILTERED}{quote}"
+
+    def _line_pair(self, match: re.Match[str]) -> str:
+        key, value = match.group("key"), match.group("val").strip()
+        if not value or value.startswith(FILTERED):
+            return match.group(0)
+        if not (self.is_secret_key(key) or normalise_name(key) in self._header_names):
+            return match.group(0)
+        return f"{match.group('pre')}{key}: {FILTERED}"
+
+    def _xml_element(self, match: re.Match[str]) -> str:
+        tag = match.group("tag")
+        if not match.group("val").strip() or not self.is_secret_key(tag.rpartition(":")[2]):
+            return match.group(0)
+        return f"<{tag}{match.group('attrs') or ''}>{FILTERED}</{tag}>"
+
+    def _multipart(self, text: str) -> str:
+        """A multipart form, line by line: a secret field's value (the lines after its headers' blank line,
+        up to the next boundary) becomes one ``[Filtered]`` line."""
+        lines = text.split("\n")
+        out: list[str] = []
+        i, n = 0, len(lines)
+        while i < n:
+            line = lines[i]
+            out.append(line)
+            i += 1
+            if "name=" not in line or not line.lstrip().lower().startswith("content-disposition:"):
+                continue
+            name = _FIELD_NAME.search(line)
+            if name is None or not self.is_secret_key(name.group(1)):
+                continue
+            blank = i
+            while blank < n and blank - i < _MAX_PART_HEADERS and lines[blank].strip("\r"):
+                blank += 1  # the part's other headers
+            if blank >= n or lines[blank].strip("\r"):
+                continue
+            out.extend(lines[i : blank + 1])
+            i = blank + 1
+            if i < n and not lines[i].startswith("--"):
+                out.append(FILTERED + ("\r" if lines[i].endswith("\r") else ""))
+                while i < n and not lines[i].startswith("--"):
+                    i += 1
+        return "\n".join(out)
+
+
+#: The default policy, shared: a ``Redactor`` holds no state beyond its name caches.
+DEFAULT_REDACTOR = Redactor()

@@ -1,0 +1,208 @@
+"""The API keys never show: not in a repr, an exception, ``stats()``, the command line's output or any log line.
+
+Every test here runs with everything captured (stdout and stderr at the file descriptor level, and every
+log record at DEBUG, the HTTP stack's included), and the module's fixture fails the test if ``PUBLIC_KEY``
+or ``SECRET_KEY`` appears anywhere in it. TLS: ``api_url`` must be https unless loopback, verification
+cannot be turned off, ``verify=`` takes a CA bundle.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import socket
+from collections.abc import Iterator
+from typing import Any, Callable
+
+import pytest
+
+from sendcloud_logging import ConfigurationError, SendcloudClient, SendcloudError, SendcloudHandler
+from sendcloud_logging.cli import main
+from sendcloud_logging.errors import NotFoundError, TransportError
+from sendcloud_logging.inbox import Inbox
+from sendcloud_logging.shop import CERT_PATH, Shop
+
+from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY
+
+AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
+KEYS = (PUBLIC_KEY, SECRET_KEY)
+
+
+def assert_no_keys(text: str) -> None:
+    for key in KEYS:
+        assert key not in text, f"an API key leaked: ...{text[max(0, text.find(key) - 80): text.find(key) + 40]}..."
+
+
+@pytest.fixture(autouse=True)
+def _scan_everything(capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.set_level(logging.DEBUG)
+    for name in ("sendcloud_logging", "urllib3", "requests"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    yield
+    captured = capfd.readouterr()
+    assert_no_keys(captured.out + captured.err)
+    assert_no_keys(caplog.text)
+    assert_no_keys("\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records))
+
+
+@pytest.fixture
+def other_inbox() -> Iterator[Inbox]:
+    """An Inbox that knows other keys: ours get a 401."""
+    with Inbox(public_key="pk-other", secret_key="sk-other") as server:
+        yield server
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_reprs_and_stats(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger()
+    log.error("one")
+    assert handler.flush(10)
+    client = SendcloudClient(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=inbox.api_url)
+    texts = [
+        repr(handler),
+        str(handler),
+        repr(handler._settings),
+        repr(handler._settings.policy),
+        repr(client),
+        json.dumps(handler.stats()),
+    ]
+    for text in texts:
+        assert_no_keys(text)
+    assert "integration_id=4242" in texts[0] and "api_url=" in texts[4]  # the reprs say something useful
+    client.close()
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"api_url": "http://sendcloud.example/api/v3"},
+        {"api_url": "ftp://x"},
+        {"verify": False},
+        {"integration_id": "abc"},
+        {"timeout": "soon"},
+        {"max_body_bytes": 10},
+        {"before_send": "no_such_module_xyz.f"},
+    ],
+)
+def test_configuration_errors(kwargs: dict[str, Any]) -> None:
+    options: dict[str, Any] = {"integration_id": 1, "public_key": PUBLIC_KEY, "secret_key": SECRET_KEY, **kwargs}
+    with pytest.raises(ConfigurationError) as caught:
+        SendcloudHandler(**options)
+    assert_no_keys(str(caught.value) + repr(caught.value) + repr(caught.value.args))
+
+
+def test_a_401_from_the_inbox(app_logger: AppLogger, other_inbox: Inbox, capfd: pytest.CaptureFixture[str]) -> None:
+    log, handler = app_logger(api_url=other_inbox.api_url)
+    log.error("Sync failed")
+    assert handler.flush(10)
+    assert handler.stats()["dropped"] == {"unauthorized": 1}
+    err = capfd.readouterr().err
+    assert "401" in err  # it was said, without the keys
+    assert_no_keys(err)
+    with pytest.raises(SendcloudError) as caught:
+        SendcloudClient(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=other_inbox.api_url).create_log(1, {"base_url": "https://s"})
+    assert "authentication_failed" in str(caught.value)
+    assert_no_keys(str(caught.value) + repr(caught.value))
+
+
+def test_cli_send_and_logs_with_wrong_credentials(
+    other_inbox: Inbox, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    send = ["send", "--integration-id", "7", "--base-url", "https://shop.example", "--api-url", other_inbox.api_url]
+    assert main([*send, "--public-key", PUBLIC_KEY, "--secret-key", SECRET_KEY]) == 1
+    assert main(["logs", "--api-url", other_inbox.api_url, "--public-key", PUBLIC_KEY, "--secret-key", SECRET_KEY]) == 1
+    monkeypatch.setenv("SENDCLOUD_PUBLIC_KEY", PUBLIC_KEY)
+    monkeypatch.setenv("SENDCLOUD_SECRET_KEY", SECRET_KEY)
+    assert main(send) == 1
+    assert main([*send[:-2], "--api-url", f"http://127.0.0.1:{free_port()}/api/v3"]) == 1  # connection refused
+    out, err = capfd.readouterr()
+    assert err.count("401") >= 3 and "error" in err.lower()
+    assert_no_keys(out + err)
+
+
+def test_keys_in_the_url_are_refused_and_transport_errors_quote_none(app_logger: AppLogger, inbox: Inbox) -> None:
+    url = f"http://{PUBLIC_KEY}:{SECRET_KEY}@127.0.0.1:{free_port()}/api/v3"
+    with pytest.raises(ConfigurationError) as refused:
+        SendcloudClient(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=url)
+    assert refused.value.key == "api_url"
+    assert_no_keys(str(refused.value))
+    client = SendcloudClient(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=url.replace(
+        f"{PUBLIC_KEY}:{SECRET_KEY}@", ""))
+    with pytest.raises(TransportError) as caught:
+        client.create_log(1, {"base_url": "https://s"})
+    assert "Connection" in str(caught.value)
+    assert_no_keys(str(caught.value))
+    log, handler = app_logger(api_url=f"http://127.0.0.1:{free_port()}/api/v3", max_retries=0, shutdown_timeout=0.5)
+    log.error("Sync failed")
+    handler.flush(5)
+    handler.close()  # "not delivered ... last error: ..." goes to stderr: scanned by the fixture
+
+
+def test_the_handlers_own_keys_never_reach_the_log(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger()
+    basic = base64.b64encode(f"{PUBLIC_KEY}:{SECRET_KEY}".encode()).decode()
+    log.error(
+        "Calling Sendcloud with %s / %s failed",
+        PUBLIC_KEY,
+        SECRET_KEY,
+        extra={
+            "request": {
+                "headers": {"Authorization": f"Basic {basic}", "X-Note": f"key={SECRET_KEY}"},
+                "payload": {"sendcloud": {"public": PUBLIC_KEY, "note": f"the secret is {SECRET_KEY}"}},
+            },
+            "full_url": f"https://shop.example/cb?pk={PUBLIC_KEY}",
+        },
+    )
+    assert handler.flush(10)
+    [got] = inbox.logs()
+    assert got["exception"] == "Calling Sendcloud with [Filtered] / [Filtered] failed"
+    assert_no_keys(json.dumps(got) + json.dumps(inbox.posts))
+    assert basic not in json.dumps(got)
+
+
+# TLS ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["http://panel.sendcloud.sc/api/v3", "http://10.0.0.1/api/v3", "http://localhost.example/x"])
+def test_plain_http_only_to_loopback(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigurationError, match="api_url"):
+        SendcloudHandler(integration_id=1, public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=url)
+    monkeypatch.setenv("SENDCLOUD_API_URL", url)
+    with pytest.raises(ConfigurationError, match="api_url"):
+        SendcloudHandler(integration_id=1, public_key=PUBLIC_KEY, secret_key=SECRET_KEY)
+    handler = SendcloudHandler(integration_id=1, public_key="p", secret_key="s", api_url=url, allow_insecure_http=True)
+    assert handler.api_url == url
+    handler.close()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8025/api/v3", "http://[::1]:8025/api/v3", "http://localhost/api/v3"])
+def test_plain_http_to_loopback_is_allowed(url: str) -> None:
+    SendcloudHandler(integration_id=1, public_key="p", secret_key="s", api_url=url).close()
+
+
+@pytest.mark.parametrize("verify", [False, None, 0, "/no/such/ca-bundle.pem"])
+def test_tls_verification_cannot_be_turned_off(verify: Any) -> None:
+    with pytest.raises(ConfigurationError, match="verify"):
+        SendcloudHandler(integration_id=1, public_key="p", secret_key="s", verify=verify)
+
+
+def test_verify_takes_a_ca_bundle() -> None:
+    with Shop() as shop:
+        api_url = f"{shop.https_url}/api/v3"
+        with SendcloudClient(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=api_url) as client, pytest.raises(
+            TransportError, match="SSL"
+        ):
+            client.create_log(INTEGRATION_ID, {"base_url": "https://s"})  # the shop's certificate is self-signed
+        handler = SendcloudHandler(
+            integration_id=INTEGRATION_ID, public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=api_url, verify=CERT_PATH
+        )
+        client = handler._new_client()  # the handler's client trusts the bundle: TLS passes, the shop answers 404
+        with client, pytest.raises(NotFoundError):
+            client.create_log(INTEGRATION_ID, {"base_url": "https://s"})
+        handler.close()
