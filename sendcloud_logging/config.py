@@ -162,6 +162,7 @@ def name_list(key: str, value: Any) -> tuple[str, ...]:
 
 
 def flag(key: str, value: Any) -> bool:
+    """A boolean from a keyword or an INI/environment string ("true", "0", "yes", ...)."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()
@@ -173,6 +174,7 @@ def flag(key: str, value: Any) -> bool:
 
 
 def byte_size(key: str, value: Any, minimum: int) -> int:
+    """A positive number of bytes at least ``minimum``, from an int or a numeric string."""
     number = positive_int(key, value)
     if number < minimum:
         raise ConfigurationError(key, f"must be at least {minimum} bytes, got {value!r}")

@@ -64,6 +64,7 @@ class Expected:
     response_code: Optional[int] = None
 
     def matches(self, log: Mapping[str, Any]) -> bool:
+        """True when a received log has the fields this expectation names."""
         if self.response_code is not None and log.get("response_code") != self.response_code:
             return False
         return self.exception_type is None or log.get("exception_type") == self.exception_type

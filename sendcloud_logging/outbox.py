@@ -48,33 +48,59 @@ class Outbox(Protocol):
         not_before: float = 0.0,
         more: int = 0,
         first: Optional[float] = None,
-    ) -> Any: ...
+    ) -> Any:
+        """Keep a payload; ``not_before`` holds a storm summary until its window closes. Returns its ref."""
+        ...
 
-    def fold(self, ref: Any, payload: Payload, created: float, extra: int = 0) -> bool: ...
+    def fold(self, ref: Any, payload: Payload, created: float, extra: int = 0) -> bool:
+        """Make a waiting summary carry this later occurrence too; False when ``ref`` is gone or in flight."""
+        ...
 
-    def claim(self) -> Optional[Entry]: ...
+    def claim(self) -> Optional[Entry]:
+        """Take the oldest ready entry for sending, so no other sender (or process) takes it."""
+        ...
 
-    def done(self, entry: Entry) -> None: ...
+    def done(self, entry: Entry) -> None:
+        """Forget a claimed entry: delivered, or refused for good."""
+        ...
 
-    def retry(self, entry: Entry, delay: float, *, count_attempt: bool = True) -> None: ...
+    def retry(self, entry: Entry, delay: float, *, count_attempt: bool = True) -> None:
+        """Give a claimed entry back, ready again after ``delay`` seconds."""
+        ...
 
-    def release_waiting(self) -> None: ...
+    def release_waiting(self) -> None:
+        """Make every held entry ready now (at close: send the open summaries)."""
+        ...
 
-    def release_claims(self) -> int: ...
+    def release_claims(self) -> int:
+        """Give this process's claims back at close; return how many entries stay for a later process."""
+        ...
 
-    def unsettled(self) -> int: ...
+    def unsettled(self) -> int:
+        """Entries still to send, not counting summaries whose window is open."""
+        ...
 
-    def next_ready(self) -> Optional[float]: ...
+    def next_ready(self) -> Optional[float]:
+        """Seconds until the next entry is ready; None when nothing waits."""
+        ...
 
-    def full(self) -> bool: ...
+    def full(self) -> bool:
+        """True when no more entries fit (the intake waits, or counts a drop for a spool)."""
+        ...
 
     def __len__(self) -> int: ...
 
-    def records(self) -> int: ...
+    def records(self) -> int:
+        """Log records behind the waiting entries: a summary stands for ``1 + more`` of them."""
+        ...
 
-    def expired(self) -> int: ...
+    def expired(self) -> int:
+        """Entries dropped for age since the last call (always 0 in memory)."""
+        ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release what the outbox holds open (connections); its entries stay where they are."""
+        ...
 
 
 class MemoryOutbox:
@@ -94,6 +120,7 @@ class MemoryOutbox:
         return len(self._entries)
 
     def full(self) -> bool:
+        """At ``max_entries`` entries (the handler's ``queue_size``)."""
         return len(self._entries) >= self._max
 
     def records(self) -> int:
@@ -111,6 +138,7 @@ class MemoryOutbox:
         more: int = 0,
         first: Optional[float] = None,
     ) -> int:
+        """See ``Outbox.add``."""
         with self._lock:
             ref = next(self._seq)
             self._entries[ref] = Entry(
@@ -128,6 +156,7 @@ class MemoryOutbox:
             return ref
 
     def fold(self, ref: Any, payload: Payload, created: float, extra: int = 0) -> bool:
+        """See ``Outbox.fold``."""
         with self._lock:
             entry = self._entries.get(ref)
             if entry is None or ref in self._claimed:
@@ -141,6 +170,7 @@ class MemoryOutbox:
             return True
 
     def claim(self) -> Optional[Entry]:
+        """See ``Outbox.claim``: the first entry of the heap whose time has come."""
         now = time.time()
         with self._lock:
             while self._heap:
@@ -158,11 +188,13 @@ class MemoryOutbox:
         return None
 
     def done(self, entry: Entry) -> None:
+        """See ``Outbox.done``."""
         with self._lock:
             self._entries.pop(entry.ref, None)
             self._claimed.discard(entry.ref)
 
     def retry(self, entry: Entry, delay: float, *, count_attempt: bool = True) -> None:
+        """See ``Outbox.retry``."""
         with self._lock:
             if count_attempt:
                 entry.attempts += 1
@@ -191,6 +223,7 @@ class MemoryOutbox:
         return max(0.0, min(times) - time.time())
 
     def release_claims(self) -> int:
+        """Nothing outlives the process in memory: 0."""
         return 0
 
     def unsettled(self) -> int:
@@ -199,7 +232,9 @@ class MemoryOutbox:
             return sum(1 for e in self._entries.values() if not e.held)
 
     def expired(self) -> int:
+        """Memory entries never expire: 0."""
         return 0
 
     def close(self) -> None:
+        """Nothing to release."""
         return None

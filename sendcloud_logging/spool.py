@@ -102,6 +102,7 @@ class SpoolOutbox:
         return int(self._db().execute("SELECT COALESCE(SUM(1 + more), 0) FROM spool").fetchone()[0])
 
     def size_bytes(self) -> int:
+        """Bytes in use by the database (pages minus free pages), the measure of ``max_bytes``."""
         db = self._db()
         pages = db.execute("PRAGMA page_count").fetchone()[0]
         free = db.execute("PRAGMA freelist_count").fetchone()[0]
@@ -109,6 +110,7 @@ class SpoolOutbox:
         return int((pages - free) * size)
 
     def full(self) -> bool:
+        """At ``max_bytes``: the intake then drops and counts (``spool_full``)."""
         return self.size_bytes() >= self.max_bytes
 
     def add(
@@ -121,6 +123,7 @@ class SpoolOutbox:
         more: int = 0,
         first: Optional[float] = None,
     ) -> int:
+        """See ``Outbox.add``: one row, committed before this returns."""
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         cur = self._db().execute(
             "INSERT INTO spool (integration_id, payload, created, not_before, more, first, last, held)"
@@ -131,6 +134,7 @@ class SpoolOutbox:
         return int(cur.lastrowid or 0)
 
     def fold(self, ref: Any, payload: Payload, created: float, extra: int = 0) -> bool:
+        """See ``Outbox.fold``: only an unclaimed row is folded into."""
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         cur = self._db().execute(
             "UPDATE spool SET more = more + 1 + ?, payload = ?, first = COALESCE(first, created), created = ?,"
@@ -140,6 +144,7 @@ class SpoolOutbox:
         return cur.rowcount == 1
 
     def claim(self) -> Optional[Entry]:
+        """See ``Outbox.claim``: in a ``BEGIN IMMEDIATE`` transaction; claims of dead owners are taken over."""
         now = time.time()
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
@@ -185,9 +190,11 @@ class SpoolOutbox:
             raise
 
     def done(self, entry: Entry) -> None:
+        """See ``Outbox.done``: the row is deleted."""
         self._db().execute("DELETE FROM spool WHERE id = ?", (entry.ref,))
 
     def retry(self, entry: Entry, delay: float, *, count_attempt: bool = True) -> None:
+        """See ``Outbox.retry``: the claim is given up and the row waits ``delay`` seconds."""
         entry.attempts += 1 if count_attempt else 0
         self._db().execute(
             "UPDATE spool SET claimed_by = NULL, claimed_until = NULL, attempts = ?, not_before = ? WHERE id = ?",
@@ -195,6 +202,7 @@ class SpoolOutbox:
         )
 
     def release_waiting(self) -> None:
+        """See ``Outbox.release_waiting``, for this process's summary rows."""
         self._db().execute(
             "UPDATE spool SET not_before = 0, held = 0 WHERE not_before > 0 AND claimed_by IS NULL"
         )
@@ -210,6 +218,7 @@ class SpoolOutbox:
         return int(self._db().execute("SELECT COUNT(*) FROM spool WHERE held = 0").fetchone()[0])
 
     def next_ready(self) -> Optional[float]:
+        """See ``Outbox.next_ready``."""
         row = self._db().execute("SELECT MIN(not_before) FROM spool WHERE claimed_by IS NULL").fetchone()
         if row is None or row[0] is None:
             return None

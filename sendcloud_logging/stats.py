@@ -62,6 +62,7 @@ class Stats:
         self._reported: set[str] = set()
 
     def add(self, name: str, n: int = 1) -> None:
+        """Count ``n`` more of ``name`` (sent, retried, summarised, ...)."""
         with self._lock:
             self._counts[name] += n
 
@@ -81,6 +82,7 @@ class Stats:
         logger.warning("dropped %d log(s): %s%s", n, reason, suffix)
 
     def snapshot(self) -> dict[str, Any]:
+        """The counters as a plain dict, with ``dropped`` by reason and ``dropped_total``."""
         with self._lock:
             out: dict[str, Any] = {
                 name: self._counts[name]

@@ -120,9 +120,11 @@ class Summariser:
         return None
 
     def open_windows(self) -> list[Window]:
+        """The windows still open, for tests and diagnostics."""
         return list(self._open.values())
 
     def clear(self) -> None:
+        """Forget every window (at close, after their summaries were released)."""
         self._open.clear()
 
     def _expire(self, now: float) -> None:

@@ -68,9 +68,11 @@ class Pause:
         return seconds
 
     def succeeded(self) -> None:
+        """A POST went through: the next 429 without ``Retry-After`` starts from the base wait again."""
         self._strikes = 0
 
     def remaining(self) -> float:
+        """Seconds until sending may resume (0 when not paused)."""
         return max(0.0, self._until - self._clock())
 
 
@@ -110,6 +112,7 @@ class CircuitBreaker:
         return True
 
     def succeeded(self) -> None:
+        """The API answered: close the circuit and forget the failures."""
         self._failures = 0
         self._opened = 0
         self._until = 0.0

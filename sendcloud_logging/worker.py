@@ -191,6 +191,7 @@ class Worker:
 
     @property
     def thread_idents(self) -> frozenset[Optional[int]]:
+        """Idents of the worker threads: their records never re-enter the handler."""
         return self._idents
 
     def flush(self, timeout: float) -> bool:
