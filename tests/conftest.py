@@ -14,10 +14,13 @@ import pytest
 
 from sendcloud_logging import SendcloudHandler
 from sendcloud_logging.inbox import Inbox
+from sendcloud_logging.shop import Shop
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "sendcloud_logging" / "inbox" / "schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 BODY_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+
+AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
 
 PUBLIC_KEY = "pk-test-3f9a"
 SECRET_KEY = "sk-test-secret-77c1"  # scanned for in captured output by the credential tests
@@ -119,3 +122,20 @@ def app_logger(make_handler: Callable[..., SendcloudHandler]) -> Callable[..., t
         return log, handler
 
     return make
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[Shop]:
+    """A local shop that fails on purpose, shared by a module's tests; /stall outlasts the clients' timeouts."""
+    with Shop(stall_seconds=3.0) as running:
+        yield running
+
+
+def logged(app_logger: AppLogger, inbox: Inbox, call: Callable[[logging.Logger], None], n: int = 1) -> list[dict[str, Any]]:
+    """Run ``call`` with a fresh logger (summaries off), flush, and return the ``n`` logs the Inbox received."""
+    log, handler = app_logger(summary_window=0)
+    call(log)
+    assert handler.flush(10)
+    logs = inbox.logs()
+    assert len(logs) == n, logs
+    return logs

@@ -4,33 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from typing import Any, Callable
 
 import aiohttp
-import pytest
 
-from sendcloud_logging import SendcloudHandler
 from sendcloud_logging.extract import UNREAD_RESPONSE, snapshot_record
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 
-AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
-
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[Shop]:
-    with Shop(stall_seconds=3.0) as running:
-        yield running
+from .conftest import AppLogger
+from .conftest import logged as logged_sync
 
 
 def logged(app_logger: AppLogger, inbox: Inbox, coro: Callable[[logging.Logger], Any], n: int = 1) -> list[dict[str, Any]]:
-    log, handler = app_logger(summary_window=0)
-    asyncio.run(coro(log))
-    assert handler.flush(10)
-    logs = inbox.logs()
-    assert len(logs) == n, logs
-    return logs
+    return logged_sync(app_logger, inbox, lambda log: asyncio.run(coro(log)), n)
 
 
 def test_certificate_and_connection_errors(app_logger: AppLogger, inbox: Inbox, shop: Shop) -> None:

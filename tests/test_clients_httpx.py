@@ -4,36 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any, Callable
 
 import httpx
-import pytest
 
-from sendcloud_logging import SendcloudHandler, payload_from_record
+from sendcloud_logging import payload_from_record
 from sendcloud_logging.extract import STREAMED_REQUEST, UNREAD_RESPONSE, snapshot_record
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 
-AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
+from .conftest import AppLogger, logged
 
 
 class OrderSyncError(Exception):
     """An application error raised from an httpx error: the chain still carries the request and response."""
-
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[Shop]:
-    with Shop(stall_seconds=3.0) as running:
-        yield running
-
-
-def logged(app_logger: AppLogger, inbox: Inbox, call: Callable[[logging.Logger], None], n: int = 1) -> list[dict[str, Any]]:
-    log, handler = app_logger(summary_window=0)
-    call(log)
-    assert handler.flush(10)
-    logs = inbox.logs()
-    assert len(logs) == n, logs
-    return logs
 
 
 def test_tls_failure_is_a_connect_error_with_the_request(app_logger: AppLogger, inbox: Inbox, shop: Shop) -> None:

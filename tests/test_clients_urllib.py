@@ -6,32 +6,14 @@ import io
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from typing import Any, Callable
 
 import pytest
 
-from sendcloud_logging import SendcloudHandler
 from sendcloud_logging.extract import STREAMED_REQUEST, UNREAD_RESPONSE, snapshot_record
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 
-AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
-
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[Shop]:
-    with Shop(stall_seconds=3.0) as running:
-        yield running
-
-
-def logged(app_logger: AppLogger, inbox: Inbox, call: Callable[[logging.Logger], None], n: int = 1) -> list[dict[str, Any]]:
-    log, handler = app_logger(summary_window=0)
-    call(log)
-    assert handler.flush(10)
-    logs = inbox.logs()
-    assert len(logs) == n, logs
-    return logs
+from .conftest import AppLogger, logged
 
 
 def test_http_error_is_its_own_response(app_logger: AppLogger, inbox: Inbox, shop: Shop) -> None:
