@@ -65,6 +65,7 @@ class ClientCredentials(requests.auth.AuthBase):
         self.token_url = token_url
         self.scope = scope
         self._session = session if session is not None else requests.Session()
+        self._proxies = requests.utils.get_environ_proxies(token_url)  # once: the session may not read them
         self._timeout = timeout
         self._clock = clock
         self._lock = threading.Lock()
@@ -124,6 +125,7 @@ class ClientCredentials(requests.auth.AuthBase):
                 headers={"Accept": "application/json"},
                 timeout=self._timeout,
                 verify=self._session.verify,  # per request, or REQUESTS_CA_BUNDLE would override a given CA path
+                proxies=self._proxies,
             )
         except requests.RequestException as exc:
             raise TransportError(f"the token request failed: {type(exc).__name__}: {exc}") from exc

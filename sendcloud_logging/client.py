@@ -184,6 +184,13 @@ class SendcloudClient:
         self._session.headers["User-Agent"] = USER_AGENT
         self._session.headers["Accept"] = "application/json"
         self._session.verify = verify
+        if self._owns_session:
+            # Read the environment (proxy variables, REQUESTS_CA_BUNDLE) once, here: requests would scan all of
+            # os.environ twice on every request, most of the client's CPU time per POST.
+            env = self._session.merge_environment_settings(self.api_url, {}, None, verify, None)
+            self._session.trust_env = False
+            self._session.proxies = env["proxies"]
+            self._session.verify = env["verify"]
         self._credentials = credentials
         #: The OAuth2 token keeper, when the client authenticates with client credentials.
         self.oauth: Optional[ClientCredentials] = None

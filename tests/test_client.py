@@ -199,3 +199,15 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("soon") is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
+
+
+def test_proxy_variables_are_read_once_when_the_client_is_made(inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The Inbox plays the proxy: requests sends it the absolute URL of a host that does not exist.
+    monkeypatch.setenv("HTTP_PROXY", f"http://{inbox.host}:{inbox.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = SendcloudClient(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url="http://panel.invalid/api/v3",
+                             allow_insecure_http=True)
+    monkeypatch.delenv("HTTP_PROXY")  # read at construction: later changes do not matter
+    assert client.create_log(1, {"base_url": "https://shop.example"})["integration_id"] == 1
+    assert inbox.count(1) == 1
