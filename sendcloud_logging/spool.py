@@ -71,6 +71,7 @@ class SpoolOutbox:
         self._local = threading.local()
         self._conns: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection) of every thread, for close()
         self._conns_lock = threading.Lock()
+        self._closed = False
         self._expired = 0
         self._expired_lock = threading.Lock()
         with self._db() as db:
@@ -84,6 +85,8 @@ class SpoolOutbox:
         """One connection a thread and a process (a forked child must not reuse its parent's)."""
         conn: Optional[sqlite3.Connection] = getattr(self._local, "conn", None)
         if conn is None or getattr(self._local, "pid", None) != os.getpid():
+            if self._closed:  # a thread left behind at close: it must not open a connection nobody closes
+                raise sqlite3.ProgrammingError("the spool is closed")
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -234,6 +237,7 @@ class SpoolOutbox:
         """Close the connections this process opened, from any thread (a parent's are left alone)."""
         pid = os.getpid()
         with self._conns_lock:
+            self._closed = True
             mine = [conn for owner, conn in self._conns if owner == pid]
             self._conns = []
         for conn in mine:

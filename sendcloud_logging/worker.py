@@ -134,6 +134,8 @@ class Worker:
         self._sender_busy = False
         self._closed = False
         self._abandoned = False
+        self._left_at_close = 0
+        self._spooled_at_close = 0
         self._deadline: Optional[float] = None
         self._client: Optional[SendcloudClient] = None
         self._outbox = self._outbox_factory()
@@ -201,6 +203,8 @@ class Worker:
         """
         if self._pid != os.getpid():
             return True  # a forked child has nothing of its own queued yet
+        if self._abandoned:  # closed: everything was delivered, counted as dropped, or left in the spool
+            return self._left_at_close == 0
         deadline = time.monotonic() + max(0.0, timeout)
         with self._cond:
             while not self._settled():
@@ -243,8 +247,10 @@ class Worker:
         for thread in self._threads:
             if thread is not current:
                 thread.join(max(0.0, self._deadline - time.monotonic()) + 0.05)
-        self._abandoned = True
-        return self._account_for_leftovers(timeout)
+        self._abandoned = True  # from here on a late 201 is not counted as sent: its log is counted below
+        left = self._account_for_leftovers(timeout)
+        self._left_at_close = left + self._spooled_at_close
+        return left
 
     def _account_for_leftovers(self, timeout: float) -> int:
         with self._lock:
@@ -262,6 +268,7 @@ class Worker:
             self._stats.drop("shutdown", left, detail=why, reported=True)
         if outbox.persistent:
             stays = self._spool_call(outbox.release_claims)
+            self._spooled_at_close = stays or 0
             if stays:
                 report(f"{stays} log(s) stay in the spool and will be sent by the next process using it")
         if not any(t.is_alive() for t in self._threads):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -401,3 +402,20 @@ def test_a_process_that_logs_and_exits_at_once_delivers_everything(inbox: Inbox)
     assert summary["exception"].startswith("sync 6 failed")
     assert "(+5 more like this between " in summary["exception"]
     assert {log["exception_type"] for log in inbox.logs(5)} == {"requests.exceptions.ConnectionError"}
+
+
+def test_flush_after_close_tells_whether_everything_went_out(
+    make_handler: Callable[..., SendcloudHandler], inbox: Inbox, tmp_path: Path
+) -> None:
+    delivered = make_handler(spool_path=str(tmp_path / "a.sqlite"), summary_window=0)
+    delivered.handle(logging.makeLogRecord({"msg": "sent", "levelno": logging.ERROR, "levelname": "ERROR"}))
+    delivered.close()
+    assert delivered.flush() is True
+    inbox.refuse()
+    stuck = make_handler(spool_path=str(tmp_path / "b.sqlite"), summary_window=0, shutdown_timeout=0.3)
+    stuck.handle(logging.makeLogRecord({"msg": "kept", "levelno": logging.ERROR, "levelname": "ERROR"}))
+    stuck.close()
+    start = time.monotonic()
+    assert stuck.flush() is False  # it stayed in the spool for the next process; no waiting, no new connection
+    assert time.monotonic() - start < 0.1
+    assert stuck._worker._outbox._conns == []  # type: ignore[attr-defined]  # the closed spool stays closed

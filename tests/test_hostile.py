@@ -125,7 +125,7 @@ def test_hostile_values_everywhere_give_a_valid_payload(name: str) -> None:
     record.args = (value,)  # set afterwards: LogRecord() itself calls isinstance() on a single argument
     start = time.perf_counter()
     result = payload_from_record(record, base_url=SHOP)
-    assert time.perf_counter() - start < 3.0
+    assert time.perf_counter() - start < 30.0  # a guard against walks that explode, not a speed target
     assert_valid_body(result)
     assert json_size(result) <= DEFAULT_MAX_PAYLOAD_BYTES - SUMMARY_ROOM
     assert result["base_url"] == SHOP

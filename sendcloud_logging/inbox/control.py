@@ -113,22 +113,26 @@ class Inbox:
         self._port = port
         self._max_body_bytes = max_body_bytes
         self._rate_limit = RateLimit(*rate_limit) if rate_limit is not None else None
-        self._store = LogStore(db)
         self._faults = Faults()
         self._traffic = Traffic()
         if (client_id is None) != (client_secret is None):
             raise ValueError("give both client_id and client_secret, or neither (no token endpoint)")
         self._tokens = None if client_id is None else TokenIssuer(client_id, str(client_secret), token_lifetime)
-        self._api = InboxAPI(
-            self._store,
-            prefix=API_PATH,
-            public_key=public_key,
-            secret_key=secret_key,
-            integrations=known,
-            on_log=on_log,
-            accounts=accounts,
-            tokens=self._tokens,
-        )
+        self._store = LogStore(db)
+        try:
+            self._api = InboxAPI(
+                self._store,
+                prefix=API_PATH,
+                public_key=public_key,
+                secret_key=secret_key,
+                integrations=known,
+                on_log=on_log,
+                accounts=accounts,
+                tokens=self._tokens,
+            )
+        except BaseException:  # a bad argument: the database must not outlive the failed constructor
+            self._store.close()
+            raise
         self._lifecycle = threading.Lock()
         self._running = False  # between start() and stop(), refused or not
         self._resources = _Resources(self._store)
