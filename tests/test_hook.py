@@ -6,6 +6,7 @@ import logging
 import logging.config
 import sqlite3
 import threading
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -149,7 +150,7 @@ def test_dropped_records_never_reach_the_spool(app_logger: AppLogger, inbox: Inb
     log, handler = app_logger(before_send=lambda payload, record: None, spool_path=str(spool))
     log.error("secret order 1234")
     assert handler.flush(10)
-    with sqlite3.connect(spool) as db:
+    with closing(sqlite3.connect(spool)) as db:
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         rows = sum(db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in tables)
     assert rows == 0 and handler.stats()["dropped"] == {"before_send": 1} and handler.stats()["spooled"] == 0

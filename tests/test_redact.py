@@ -7,6 +7,7 @@ import logging
 import logging.config
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -442,7 +443,7 @@ def test_nothing_secret_reaches_the_spool_file(app_logger: AppLogger, inbox: Inb
     deadline = time.monotonic() + 10
     while handler.stats()["spooled"] < 1 and time.monotonic() < deadline:
         time.sleep(0.01)
-    with sqlite3.connect(spool) as db:  # the spool's own rows, as the next process would read them
+    with closing(sqlite3.connect(spool)) as db:  # the spool's own rows, as the next process would read them
         rows = [str(row) for row in db.execute("SELECT * FROM sqlite_master")]
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         stored = "".join(str(db.execute(f"SELECT * FROM {t}").fetchall()) for t in tables)
