@@ -27,6 +27,7 @@ from . import demo
 from ._version import __version__
 from .auth import DEFAULT_TOKEN_URL
 from .client import DEFAULT_API_URL, SendcloudClient
+from .config import ENVIRONMENT, auth_mode
 from .demo import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, format_log_table, truncate
 from .errors import APIError, ConfigurationError, SendcloudError
 
@@ -260,27 +261,21 @@ def _client(args: argparse.Namespace) -> SendcloudClient:
     Flags decide between keys and OAuth2; without either, ``SENDCLOUD_CLIENT_ID``/``_SECRET`` mean OAuth2.
     """
     env = os.environ
-    api_url = args.api_url or env.get("SENDCLOUD_API_URL") or DEFAULT_API_URL
-    keys_given = bool(args.public_key or args.secret_key)
-    oauth_given = bool(args.client_id or args.client_secret)
-    if keys_given and oauth_given:
-        raise ConfigurationError("client_id", "pass --public-key/--secret-key or --client-id/--client-secret, not both")
-    if oauth_given or (not keys_given and (env.get("SENDCLOUD_CLIENT_ID") or env.get("SENDCLOUD_CLIENT_SECRET"))):
-        client_id = args.client_id or env.get("SENDCLOUD_CLIENT_ID")
-        client_secret = args.client_secret or env.get("SENDCLOUD_CLIENT_SECRET")
-        if not client_id:
-            raise ConfigurationError("client_id", "missing: pass --client-id or set SENDCLOUD_CLIENT_ID")
-        if not client_secret:
-            raise ConfigurationError("client_secret", "missing: pass --client-secret or set SENDCLOUD_CLIENT_SECRET")
-        token_url = args.token_url or env.get("SENDCLOUD_TOKEN_URL") or DEFAULT_TOKEN_URL
-        return SendcloudClient(api_url=api_url, client_id=client_id, client_secret=client_secret, token_url=token_url)
-    public_key = args.public_key or env.get("SENDCLOUD_PUBLIC_KEY")
-    secret_key = args.secret_key or env.get("SENDCLOUD_SECRET_KEY")
-    if not public_key:
-        raise ConfigurationError("public_key", "missing: pass --public-key or set SENDCLOUD_PUBLIC_KEY")
-    if not secret_key:
-        raise ConfigurationError("secret_key", "missing: pass --secret-key or set SENDCLOUD_SECRET_KEY")
-    return SendcloudClient(public_key=public_key, secret_key=secret_key, api_url=api_url)
+    api_url = args.api_url or env.get(ENVIRONMENT["api_url"]) or DEFAULT_API_URL
+    mode = auth_mode(args.public_key, args.secret_key, args.client_id, args.client_secret, None, environ=env)
+    names = ("client_id", "client_secret") if mode == "oauth" else ("public_key", "secret_key")
+    first, second = (_flag_or_environment(args, key) for key in names)
+    if mode == "oauth":
+        token_url = args.token_url or env.get(ENVIRONMENT["token_url"]) or DEFAULT_TOKEN_URL
+        return SendcloudClient(api_url=api_url, client_id=first, client_secret=second, token_url=token_url)
+    return SendcloudClient(public_key=first, secret_key=second, api_url=api_url)
+
+
+def _flag_or_environment(args: argparse.Namespace, key: str) -> str:
+    value: Optional[str] = getattr(args, key) or os.environ.get(ENVIRONMENT[key])
+    if not value:
+        raise ConfigurationError(key, f"missing: pass --{key.replace('_', '-')} or set {ENVIRONMENT[key]}")
+    return value
 
 
 def _api_failure(exc: SendcloudError) -> int:
