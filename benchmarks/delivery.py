@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 from common import MESSAGE, PUBLIC_KEY, SECRET_KEY, SHOP, Sinks, emit_result, failed_shop_call
 
 from sendcloud_logging import SendcloudClient, SendcloudHandler
-from sendcloud_logging.extract import snapshot_record
-from sendcloud_logging.payload import build_payload
+from sendcloud_logging._capture import snapshot_record
+from sendcloud_logging._payload import build_payload
 
 
 def deliver(sinks: Sinks, api_url: str, n: int, receiver: str) -> dict[str, Any]:

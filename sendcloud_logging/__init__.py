@@ -1,5 +1,6 @@
 """Put failed shop-API calls into Sendcloud's connection issue log through plain Python logging."""
 
+from ._payload import payload_from_record
 from ._version import __version__
 from .client import SendcloudClient
 from .errors import (
@@ -16,7 +17,6 @@ from .errors import (
     ValidationError,
 )
 from .handler import SendcloudHandler
-from .payload import payload_from_record
 
 __all__ = [
     "APIError",

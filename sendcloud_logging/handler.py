@@ -12,17 +12,17 @@ import logging
 import time
 from typing import Any, Callable, Optional, Union
 
+from ._capture import Capture, capture_record
+from ._delivery.outbox import MemoryOutbox, Outbox
+from ._delivery.spool import SpoolOutbox
+from ._delivery.stats import Drop, Stats
+from ._delivery.summary import Signature, snapshot_signature
+from ._delivery.worker import Job, Worker
+from ._payload import build_payload
+from ._payload.hook import BeforeSend
+from ._settings import Settings, positive_int, resolve
 from ._types import Payload
 from .client import Credentials, SendcloudClient, TimeoutArg
-from .config import Settings, positive_int, resolve
-from .extract import Capture, capture_record
-from .hook import BeforeSend
-from .outbox import MemoryOutbox, Outbox
-from .payload import build_payload
-from .spool import SpoolOutbox
-from .stats import Drop, Stats
-from .summary import Signature, snapshot_signature
-from .worker import Job, Worker
 
 #: Loggers whose records never enter the handler: our own, and the HTTP stack below the client.
 OWN_LOGGERS = ("sendcloud_logging", "urllib3", "requests", "charset_normalizer")

@@ -16,7 +16,7 @@ from typing import IO, Optional
 import pytest
 
 from sendcloud_logging import SendcloudClient
-from sendcloud_logging.cli import (
+from sendcloud_logging._cli import (
     INBOX_CLIENT_ID,
     INBOX_CLIENT_SECRET,
     INBOX_PUBLIC_KEY,

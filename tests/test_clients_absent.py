@@ -23,7 +23,7 @@ SCRIPT = textwrap.dedent(
 
     import requests
     import sendcloud_logging
-    import sendcloud_logging.adapters
+    import sendcloud_logging._capture.adapters
     import sendcloud_logging.testing
     from sendcloud_logging import SendcloudHandler, payload_from_record
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import aiohttp
 
-from sendcloud_logging.extract import UNREAD_RESPONSE, snapshot_record
+from sendcloud_logging._capture import UNREAD_RESPONSE, snapshot_record
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 
@@ -72,7 +72,7 @@ def test_read_response_in_extra_gives_its_body(app_logger: AppLogger, inbox: Inb
 
 
 def test_ssl_error_subclass_is_named_by_its_public_path() -> None:
-    from sendcloud_logging.extract import exception_type_name
+    from sendcloud_logging._capture import exception_type_name
 
     assert exception_type_name(aiohttp.ClientSSLError) == "aiohttp.ClientSSLError"
     assert exception_type_name(aiohttp.ClientConnectorSSLError) == "aiohttp.ClientConnectorSSLError"

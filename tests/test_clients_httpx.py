@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 
 from sendcloud_logging import payload_from_record
-from sendcloud_logging.extract import STREAMED_REQUEST, UNREAD_RESPONSE, snapshot_record
+from sendcloud_logging._capture import STREAMED_REQUEST, UNREAD_RESPONSE, snapshot_record
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 

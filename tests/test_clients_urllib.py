@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from sendcloud_logging.extract import STREAMED_REQUEST, UNREAD_RESPONSE, snapshot_record
+from sendcloud_logging._capture import STREAMED_REQUEST, UNREAD_RESPONSE, snapshot_record
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 import pytest
 
 from sendcloud_logging import ConfigurationError, SendcloudClient, SendcloudError, SendcloudHandler
-from sendcloud_logging.cli import main
+from sendcloud_logging._cli import main
 from sendcloud_logging.errors import NotFoundError, TransportError
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import CERT_PATH, Shop

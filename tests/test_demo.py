@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sendcloud_logging.demo import QUICKSTART_LOGGING, Expected, format_log_table, match, truncate
+from sendcloud_logging._cli.demo import QUICKSTART_LOGGING, Expected, format_log_table, match, truncate
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 EXCEPTION_TYPES = (

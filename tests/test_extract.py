@@ -16,7 +16,7 @@ import pytest
 import requests
 from requests.structures import CaseInsensitiveDict
 
-from sendcloud_logging.extract import (
+from sendcloud_logging._capture import (
     CHAIN_DEPTH,
     FILES_BODY,
     STREAMED_REQUEST,

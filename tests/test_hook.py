@@ -13,8 +13,8 @@ from typing import Any, Callable, Optional
 import pytest
 
 from sendcloud_logging import ConfigurationError, SendcloudHandler
+from sendcloud_logging._payload.redact import FILTERED
 from sendcloud_logging.inbox import Inbox
-from sendcloud_logging.redact import FILTERED
 
 from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY
 
@@ -75,7 +75,7 @@ def test_the_hook_gets_the_redacted_payload_and_the_original_record(app_logger: 
 
 
 def test_the_record_is_kept_only_with_a_hook(app_logger: AppLogger, inbox: Inbox) -> None:
-    from sendcloud_logging.extract import capture_record
+    from sendcloud_logging._capture import capture_record
 
     record = logging.getLogger("x").makeRecord("x", logging.ERROR, __file__, 1, "m", (), None)
     assert capture_record(record).snapshot().record is None

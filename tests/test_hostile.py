@@ -19,11 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sendcloud_logging import SendcloudHandler
+from sendcloud_logging._capture import EXTRA_FIELDS
+from sendcloud_logging._payload import payload_from_record
+from sendcloud_logging._payload.limits import DEFAULT_MAX_PAYLOAD_BYTES, SUMMARY_ROOM, json_size
 from sendcloud_logging.errors import MissingBaseURLError
-from sendcloud_logging.extract import EXTRA_FIELDS
 from sendcloud_logging.inbox import Inbox
-from sendcloud_logging.limits import DEFAULT_MAX_PAYLOAD_BYTES, SUMMARY_ROOM, json_size
-from sendcloud_logging.payload import payload_from_record
 
 from .conftest import assert_valid_body
 
@@ -233,7 +233,7 @@ EXTRAS = st.fixed_dictionaries(
 def test_property_any_extras_give_a_valid_bounded_payload(
     extra: dict[str, Any], message: Any, args: list[Any], max_body: int
 ) -> None:
-    from sendcloud_logging.payload import PayloadPolicy
+    from sendcloud_logging._payload import PayloadPolicy
 
     policy = PayloadPolicy(max_body_bytes=max_body, max_payload_bytes=16 * 1024)
     record = logging.getLogger("shop").makeRecord("shop", logging.ERROR, __file__, 1, message, (), None, extra=extra)

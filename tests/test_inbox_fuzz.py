@@ -23,7 +23,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sendcloud_logging.cli import build_parser
+from sendcloud_logging._cli import build_parser
 from sendcloud_logging.inbox import Inbox
 
 PK, SK = "pk-fuzz", "sk-fuzz-secret"

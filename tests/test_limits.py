@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sendcloud_logging import ConfigurationError, SendcloudHandler
-from sendcloud_logging.inbox import Inbox
-from sendcloud_logging.limits import (
+from sendcloud_logging._delivery.summary import with_summary
+from sendcloud_logging._payload import PayloadPolicy, payload_from_record
+from sendcloud_logging._payload.limits import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_PAYLOAD_BYTES,
     MAX_HEADER_VALUE_BYTES,
@@ -25,8 +26,7 @@ from sendcloud_logging.limits import (
     shrink,
     utf8_len,
 )
-from sendcloud_logging.payload import PayloadPolicy, payload_from_record
-from sendcloud_logging.summary import with_summary
+from sendcloud_logging.inbox import Inbox
 
 from .conftest import assert_valid_body
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from sendcloud_logging.outbox import MemoryOutbox, Outbox
-from sendcloud_logging.spool import SpoolOutbox
+from sendcloud_logging._delivery.outbox import MemoryOutbox, Outbox
+from sendcloud_logging._delivery.spool import SpoolOutbox
 
 
 @pytest.fixture(params=["memory", "spool"])
@@ -145,7 +145,7 @@ def test_a_dead_processes_claim_is_taken_over(tmp_path: Path) -> None:
     spool = SpoolOutbox(path, 10_000_000, 3600)
     spool.add(1, payload(0), time.time())
     # Another process claims the row and dies without answering.
-    script = f"from sendcloud_logging.spool import SpoolOutbox; assert SpoolOutbox({path!r}, 10**7, 3600).claim()"
+    script = f"from sendcloud_logging._delivery.spool import SpoolOutbox; assert SpoolOutbox({path!r}, 10**7, 3600).claim()"
     subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
     entry = spool.claim()
     assert entry is not None

@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from requests.structures import CaseInsensitiveDict
 
+from sendcloud_logging._capture import EXTRA_FIELDS, HTTPParts, Snapshot, snapshot_record
+from sendcloud_logging._payload import build_payload, payload_from_record
 from sendcloud_logging._types import API_FIELDS
 from sendcloud_logging.errors import MissingBaseURLError
-from sendcloud_logging.extract import EXTRA_FIELDS, HTTPParts, Snapshot, snapshot_record
-from sendcloud_logging.payload import build_payload, payload_from_record
 
 URL = "https://shop.example/api/orders/42/notes"
 SHOP = "https://shop.example"

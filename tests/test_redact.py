@@ -15,15 +15,15 @@ import pytest
 import requests
 
 from sendcloud_logging import ConfigurationError, SendcloudHandler
-from sendcloud_logging.inbox import Inbox
-from sendcloud_logging.payload import PayloadPolicy, payload_from_record
-from sendcloud_logging.redact import (
+from sendcloud_logging._payload import PayloadPolicy, payload_from_record
+from sendcloud_logging._payload.redact import (
     DEFAULT_HEADER_WORDS,
     DEFAULT_HEADERS,
     DEFAULT_KEYS,
     FILTERED,
     Redactor,
 )
+from sendcloud_logging.inbox import Inbox
 
 from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, assert_valid_body
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sendcloud_logging.summary import Summariser, normalise_path, summary_text, with_summary
+from sendcloud_logging._delivery.summary import Summariser, normalise_path, summary_text, with_summary
 
 
 @pytest.mark.parametrize(

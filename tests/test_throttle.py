@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sendcloud_logging.throttle import CircuitBreaker, Pause, TokenBucket
-from sendcloud_logging.worker import backoff_delay
+from sendcloud_logging._delivery.pacing import CircuitBreaker, Pause, TokenBucket
+from sendcloud_logging._delivery.worker import backoff_delay
 
 
 class Clock:

@@ -6,7 +6,7 @@ import math
 import threading
 from typing import Optional
 
-from ..throttle import TokenBucket
+from .._delivery.pacing import TokenBucket
 
 
 class RateLimit:

@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
 
+from ._delivery.worker import DeliveryOptions
+from ._payload import DEFAULT_POLICY, PayloadPolicy
+from ._payload.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_BODY_BYTES, MIN_PAYLOAD_BYTES
+from ._payload.redact import Redactor
 from .auth import DEFAULT_TOKEN_URL
 from .client import DEFAULT_API_URL, Credentials, TimeoutArg, check_api_url, normalise_timeout
 from .errors import ConfigurationError
-from .limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_BODY_BYTES, MIN_PAYLOAD_BYTES
-from .payload import DEFAULT_POLICY, PayloadPolicy
-from .redact import Redactor
-from .worker import DeliveryOptions
 
 #: Keyword -> environment variable read when the keyword is not given.
 ENVIRONMENT = {

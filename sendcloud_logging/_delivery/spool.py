@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from ._types import Payload
+from .._types import Payload
 from .outbox import Entry
 
 SCHEMA = """

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
-from ._types import Payload
-from .extract import Snapshot
+from .._capture import Snapshot
+from .._types import Payload
 
 Signature = tuple[Any, ...]
 

@@ -37,9 +37,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pythonjsonlogger.json import JsonEncoder
 
-from ._types import API_FIELDS, Payload
-from .errors import MissingBaseURLError
-from .extract import HTTPParts, Snapshot, Unreadable, exception_type_name, snapshot_record
+from .._capture import HTTPParts, Snapshot, Unreadable, exception_type_name, snapshot_record
+from .._types import API_FIELDS, Payload
+from ..errors import MissingBaseURLError
 from .limits import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_PAYLOAD_BYTES,

@@ -14,7 +14,7 @@ Where a request and a response come from, first match wins:
 3. for the request only: the ``.request`` (or aiohttp's ``.request_info``) of a response found above.
 
 Each HTTP client is one small adapter (a function returning ``HTTPParts`` or ``None``) in
-``_REQUEST_ADAPTERS`` / ``_RESPONSE_ADAPTERS``: requests' here, the others' in ``sendcloud_logging.adapters``,
+``_REQUEST_ADAPTERS`` / ``_RESPONSE_ADAPTERS``: requests' here, the others' in ``sendcloud_logging._capture.adapters``,
 which never imports a client library; objects no adapter knows (Django's ``HttpRequest``, anything
 else) are ignored. Nothing here raises on odd input, and nothing does I/O: an unread streamed response body is
 described, never read.

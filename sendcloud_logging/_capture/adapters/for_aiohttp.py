@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Optional
 
-from ..extract import UNREAD_RESPONSE, HTTPParts, _pairs_to_dict
+from .. import UNREAD_RESPONSE, HTTPParts, _pairs_to_dict
 
 __all__ = ["EXCEPTION_MODULES", "exception_parts", "request_parts", "response_parts"]
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Optional, Protocol
 
-from ._types import Payload
+from .._types import Payload
 
 
 @dataclass

@@ -21,9 +21,9 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from ._types import Payload
-from .client import SendcloudClient
-from .errors import (
+from .._types import Payload
+from ..client import SendcloudClient
+from ..errors import (
     APIError,
     AuthenticationError,
     MissingBaseURLError,
@@ -35,9 +35,9 @@ from .errors import (
     TransportError,
 )
 from .outbox import Entry, Outbox
+from .pacing import CircuitBreaker, Pause, TokenBucket
 from .stats import Drop, Stats, logger, report
 from .summary import Signature, Summariser, with_summary
-from .throttle import CircuitBreaker, Pause, TokenBucket
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 

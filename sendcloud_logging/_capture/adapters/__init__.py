@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
-from ..extract import Adapter, HTTPParts
+from .. import Adapter, HTTPParts
 from . import for_aiohttp, for_httpx, for_urllib
 
 __all__ = ["EXCEPTION_ADAPTERS", "EXCEPTION_MODULES", "REQUEST_ADAPTERS", "RESPONSE_ADAPTERS"]

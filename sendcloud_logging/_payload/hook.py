@@ -16,10 +16,10 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Optional
 
-from ._types import Payload
-from .errors import MissingBaseURLError
-from .payload import PayloadPolicy, conform
-from .stats import Drop, logger, report
+from .._delivery.stats import Drop, logger, report
+from .._types import Payload
+from ..errors import MissingBaseURLError
+from . import PayloadPolicy, conform
 
 Hook = Callable[[Payload, Optional[logging.LogRecord]], Any]
 

@@ -23,8 +23,8 @@ from typing import Any, Callable, Optional, TextIO
 
 import requests
 
-from .handler import SendcloudHandler
-from .shop import Shop
+from ..handler import SendcloudHandler
+from ..shop import Shop
 
 #: The quick start's logging configuration. The README shows exactly this dict (a test compares them).
 #: The handler reads integration_id, public_key, secret_key and api_url from the SENDCLOUD_* environment.
@@ -141,7 +141,7 @@ def log_validator() -> Callable[[Mapping[str, Any]], list[str]]:
     """Validate a stored log against the schema's ``#/$defs/log``; return the error messages."""
     import jsonschema  # noqa: PLC0415  # optional dependency (extra "inbox"), needed by the Inbox anyway
 
-    from . import inbox  # noqa: PLC0415
+    from .. import inbox  # noqa: PLC0415
 
     schema = json.loads((Path(inbox.__file__).resolve().parent / "schema.json").read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(
@@ -235,7 +235,7 @@ def match(expected: Sequence[Expected], logs: Sequence[Mapping[str, Any]]) -> li
 
 def run(out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run the demo; 0 when every expected log arrived in the Inbox and matches the schema, else 1."""
-    from .inbox import Inbox  # noqa: PLC0415  # the Inbox needs the "inbox" extra
+    from ..inbox import Inbox  # noqa: PLC0415  # the Inbox needs the "inbox" extra
 
     started = time.monotonic()
     validate = log_validator()

@@ -23,13 +23,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
+from .._settings import ENVIRONMENT, auth_mode
+from .._version import __version__
+from ..auth import DEFAULT_TOKEN_URL
+from ..client import DEFAULT_API_URL, SendcloudClient
+from ..errors import APIError, ConfigurationError, SendcloudError
 from . import demo
-from ._version import __version__
-from .auth import DEFAULT_TOKEN_URL
-from .client import DEFAULT_API_URL, SendcloudClient
-from .config import ENVIRONMENT, auth_mode
 from .demo import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, format_log_table, truncate
-from .errors import APIError, ConfigurationError, SendcloudError
 
 PROG = "sendcloud-logging"
 #: The Inbox's OAuth2 development client (its defaults), printed by ``serve`` like its development keys.
@@ -185,7 +185,7 @@ def format_received(log: Mapping[str, Any], received: Optional[float] = None) ->
 
 def _serve(args: argparse.Namespace) -> int:
     try:
-        from .inbox import Inbox  # noqa: PLC0415  # needs the "inbox" extra (jsonschema)
+        from ..inbox import Inbox  # noqa: PLC0415  # needs the "inbox" extra (jsonschema)
     except ImportError as exc:
         print(
             f"error: the Inbox needs the inbox extra: pip install 'sendcloud-logging[inbox]' ({exc})", file=sys.stderr
@@ -380,7 +380,7 @@ def _logs(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     del args
     try:
-        from .inbox import Inbox  # noqa: PLC0415, F401  # the Inbox needs the "inbox" extra (jsonschema)
+        from ..inbox import Inbox  # noqa: PLC0415, F401  # the Inbox needs the "inbox" extra (jsonschema)
     except ImportError as exc:
         print(f"error: the demo needs the inbox extra: pip install 'sendcloud-logging[inbox]' ({exc})", file=sys.stderr)
         return FAILED

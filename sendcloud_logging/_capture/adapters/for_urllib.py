@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Optional
 
-from ..extract import STREAMED_REQUEST, UNREAD_RESPONSE, HTTPParts, _pairs_to_dict
+from .. import STREAMED_REQUEST, UNREAD_RESPONSE, HTTPParts, _pairs_to_dict
 
 __all__ = ["exception_parts", "request_parts", "response_parts"]
 

@@ -1,0 +1,1 @@
+"""Background delivery: queue, threads, outbox, pacing and counters."""
