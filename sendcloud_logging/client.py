@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
@@ -135,6 +136,8 @@ class SendcloudClient:
         api_url: Base URL of API v3; plain http only for loopback hosts unless ``allow_insecure_http``.
         timeout: Seconds, or a (connect, read) pair, for every request.
         session: A ``requests.Session`` to use instead of a new one (the client then does not close it).
+        transport: A ``requests`` transport adapter mounted for ``http://`` and ``https://`` on the client's
+            session: the seam tests use to answer requests without a network (a ``BaseAdapter`` subclass).
         verify: TLS verification: always on; ``True`` for the system bundle or a CA bundle path.
         allow_insecure_http: Permit plain http to a non-loopback host (``api_url`` and ``token_url``).
         client_id: OAuth2 client id (client credentials grant).
@@ -157,6 +160,7 @@ class SendcloudClient:
         timeout: TimeoutArg = DEFAULT_TIMEOUT,
         *,
         session: Optional[requests.Session] = None,
+        transport: Optional[requests.adapters.BaseAdapter] = None,
         verify: Union[bool, str] = True,
         allow_insecure_http: bool = False,
         client_id: Optional[str] = None,
@@ -184,6 +188,9 @@ class SendcloudClient:
         self._session.headers["User-Agent"] = USER_AGENT
         self._session.headers["Accept"] = "application/json"
         self._session.verify = verify
+        if transport is not None:
+            self._session.mount("http://", transport)
+            self._session.mount("https://", transport)
         if self._owns_session:
             # Read the environment (proxy variables, REQUESTS_CA_BUNDLE) once, here: requests would scan all of
             # os.environ twice on every request, most of the client's CPU time per POST.
