@@ -1,4 +1,4 @@
-"""Type aliases shared by the modules, kept in one place."""
+"""Type aliases and the one control-flow exception shared by the modules, kept in one place."""
 
 from __future__ import annotations
 
@@ -19,3 +19,16 @@ API_FIELDS = (
     "exception_type",
     "exception",
 )
+
+
+class Drop(Exception):  # a decision, not an error
+    """Raised while a payload is prepared: the record is dropped and counted under ``reason``.
+
+    ``reported``: the raiser already told stderr in its own words.
+    """
+
+    def __init__(self, reason: str, detail: str = "", *, reported: bool = False) -> None:
+        super().__init__(detail or reason)
+        self.reason = reason
+        self.detail = detail
+        self.reported = reported

@@ -15,13 +15,13 @@ from typing import Any, Callable, Optional, Union
 from ._capture import Capture, capture_record
 from ._delivery.outbox import MemoryOutbox, Outbox
 from ._delivery.spool import SpoolOutbox
-from ._delivery.stats import Drop, Stats
+from ._delivery.stats import Stats
 from ._delivery.summary import Signature, snapshot_signature
 from ._delivery.worker import Job, Worker
 from ._payload import build_payload
 from ._payload.hook import BeforeSend
 from ._settings import Settings, positive_int, resolve
-from ._types import Payload
+from ._types import Drop, Payload
 from .client import Credentials, SendcloudClient, TimeoutArg
 
 #: Loggers whose records never enter the handler: our own, and the HTTP stack below the client.

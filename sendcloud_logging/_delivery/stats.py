@@ -1,4 +1,4 @@
-"""Counters and the library's own diagnostics.
+"""Counters of what became of each record, and the drop reasons a person reads on stderr.
 
 Nothing is lost silently: every record ends as sent, or dropped under a named reason. The first drop of each
 reason goes to stderr in one line a person understands, and every drop to the ``sendcloud_logging`` logger,
@@ -7,14 +7,11 @@ which the handler never sends.
 
 from __future__ import annotations
 
-import logging
-import sys
 import threading
 from collections import Counter
 from typing import Any
 
-logger = logging.getLogger("sendcloud_logging")
-logger.addHandler(logging.NullHandler())  # a library never prints through logging's lastResort
+from .._diagnostics import logger, report
 
 #: Drop reasons and what each means for the person reading stderr.
 DROP_REASONS = {
@@ -33,19 +30,6 @@ DROP_REASONS = {
     "spool_full": "the disk spool was full",
     "expired": "they waited in the spool longer than spool_max_age",
 }
-
-
-class Drop(Exception):  # a decision, not an error
-    """Raised while a payload is prepared: the record is dropped and counted under ``reason``.
-
-    ``reported``: the raiser already told stderr in its own words.
-    """
-
-    def __init__(self, reason: str, detail: str = "", *, reported: bool = False) -> None:
-        super().__init__(detail or reason)
-        self.reason = reason
-        self.detail = detail
-        self.reported = reported
 
 
 class Stats:
@@ -92,12 +76,3 @@ class Stats:
             out["dropped"] = dict(self._dropped)
             out["dropped_total"] = sum(self._dropped.values())
         return out
-
-
-def report(line: str) -> None:
-    """One line on stderr, for a person; never raises (stderr may be closed at exit)."""
-    try:
-        sys.stderr.write(f"sendcloud-logging: {line}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        pass

@@ -21,7 +21,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from .._types import Payload
+from .._diagnostics import logger, report
+from .._types import Drop, Payload
 from ..client import SendcloudClient
 from ..errors import (
     APIError,
@@ -36,7 +37,7 @@ from ..errors import (
 )
 from .outbox import Entry, Outbox
 from .pacing import CircuitBreaker, Pause, TokenBucket
-from .stats import Drop, Stats, logger, report
+from .stats import Stats
 from .summary import Signature, Summariser, with_summary
 
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})

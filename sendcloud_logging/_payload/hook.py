@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Optional
 
-from .._delivery.stats import Drop, logger, report
-from .._types import Payload
+from .._diagnostics import logger, report
+from .._types import Drop, Payload
 from ..errors import MissingBaseURLError
 from . import PayloadPolicy, conform
 
