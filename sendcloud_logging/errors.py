@@ -3,22 +3,30 @@
 The tree is shallow so that callers can catch at the level they care about::
 
     SendcloudError
-    ├── ConfigurationError (also ValueError)   bad keyword or environment value
-    ├── TransportError                         connection refused/reset, timeout, TLS failure
-    └── APIError                               the API answered with an error status
+    ├── ConfigurationError (also ValueError)   a bad keyword, environment value, URL or CA bundle: fix it, retrying
+    │                                          cannot help (also raised when requests cannot even build a request)
+    ├── MissingBaseURLError (also ValueError)  a record has no base_url anywhere: it cannot be sent
+    ├── TransportError                         no HTTP answer
+    │   ├── ConnectError                       refused, unresolvable, unreachable, or cut before the answer
+    │   ├── RequestTimeoutError                the connect or read timeout passed
+    │   └── TLSError                           handshake failed or certificate not trusted
+    └── APIError                               the API answered with an error status (or an unreadable body)
         ├── ValidationError          400       the API rejected the payload
-        ├── AuthenticationError      401, 403  credentials missing, wrong or not allowed
+        ├── AuthenticationError      401, 403  credentials wrong or not allowed
+        │   └── MissingCredentialsError        the ``credentials`` callable raised or gave no pair: nothing sent
         ├── NotFoundError            404       unknown integration
         ├── PayloadTooLargeError     413       body over the server's size limit
         ├── RateLimitedError         429       carries ``retry_after`` seconds when given
         └── ServerError              5xx
 
-Messages carry the status, the API's ``code`` and ``detail``; never credentials.
+``TransportError`` and ``APIError`` carry ``method`` and ``url`` (without query or user info); ``APIError`` also
+``status``, the API's ``code`` and ``detail``, and ``retry_after``. Nothing carries credentials or a body sent.
+Which of these are worth a retry is the delivery policy's decision, not this module's.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 
 class SendcloudError(Exception):
@@ -31,14 +39,48 @@ class ConfigurationError(SendcloudError, ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
+        self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.key, self.message))
+
+
+class MissingBaseURLError(SendcloudError, ValueError):
+    """A record has no ``base_url`` anywhere (record, handler, or a URL to derive it from)."""
 
 
 class TransportError(SendcloudError):
-    """The request did not get an HTTP answer (connection, TLS or timeout failure)."""
+    """The request did not get an HTTP answer (connection, TLS or timeout failure).
+
+    ``method`` and ``url`` (without query or user info) say which request, when known.
+    """
+
+    def __init__(self, message: str, *, method: Optional[str] = None, url: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+
+
+class ConnectError(TransportError):
+    """No connection: refused, host unknown or unreachable, proxy down, or the connection broke before the answer."""
+
+
+class RequestTimeoutError(TransportError):
+    """The connect or the read timeout passed before the server answered."""
+
+
+class TLSError(TransportError):
+    """The TLS handshake failed, for example because the server's certificate is not trusted."""
 
 
 class APIError(SendcloudError):
-    """The API answered with an error status."""
+    """The API answered with an error status (or a redirect, or a body the client cannot read).
+
+    ``method`` and ``url`` (without query or user info) say which request, when known.
+    """
+
+    method: Optional[str] = None
+    url: Optional[str] = None
 
     def __init__(
         self,
@@ -47,19 +89,32 @@ class APIError(SendcloudError):
         detail: Optional[str] = None,
         *,
         retry_after: Optional[float] = None,
+        method: Optional[str] = None,
+        url: Optional[str] = None,
     ) -> None:
         self.status = status
         self.code = code
         self.detail = detail
         self.retry_after = retry_after
-        parts = [f"HTTP {status}"]
-        if code:
-            parts.append(code)
-        text = " ".join(parts)
-        super().__init__(f"{text}: {detail}" if detail else text)
+        self.method = method
+        self.url = url
+        super().__init__(self._text())
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (type(self), (self.status, self.code, self.detail), {"retry_after": self.retry_after})
+    def _text(self) -> str:
+        text = " ".join(part for part in (f"HTTP {self.status}", self.code) if part)
+        if self.detail:
+            text = f"{text}: {self.detail}"
+        if self.method and self.url:
+            text = f"{text} ({self.method} {self.url})"
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {"retry_after": self.retry_after, "method": self.method, "url": self.url}
+        return (type(self), (self.status, self.code, self.detail), state)
+
+    def __setstate__(self, state: Optional[dict[str, Any]]) -> None:
+        self.__dict__.update(state or {})
+        self.args = (self._text(),)
 
 
 class ValidationError(APIError):
@@ -68,6 +123,19 @@ class ValidationError(APIError):
 
 class AuthenticationError(APIError):
     """401 or 403: the keys are wrong, missing or not allowed for this integration."""
+
+
+class MissingCredentialsError(AuthenticationError):
+    """The ``credentials`` callable raised or gave no usable key pair, so no request was sent.
+
+    No server answered: ``status`` is the 401 the API would give a request without keys, and ``code`` is
+    ``no_credentials``. It is an ``AuthenticationError`` so that code catching those, and the handler's
+    ``unauthorized`` count, treat it as before.
+    """
+
+    def _text(self) -> str:
+        text = self.code or "no_credentials"
+        return f"{text}: {self.detail}; nothing was sent" if self.detail else f"{text}: nothing was sent"
 
 
 class NotFoundError(APIError):
@@ -86,7 +154,7 @@ class ServerError(APIError):
     """5xx: the API failed; the request may be retried."""
 
 
-_BY_STATUS = {
+_BY_STATUS: dict[int, type[APIError]] = {
     400: ValidationError,
     401: AuthenticationError,
     403: AuthenticationError,
@@ -94,15 +162,21 @@ _BY_STATUS = {
     413: PayloadTooLargeError,
     429: RateLimitedError,
 }
+#: An OAuth2 token endpoint answers 400 to a client or grant it refuses (RFC 6749 section 5.2).
+_TOKEN_BY_STATUS: dict[int, type[APIError]] = {**_BY_STATUS, 400: AuthenticationError}
 
 
 def error_for_status(
-    status: int, code: Optional[str], detail: Optional[str], retry_after: Optional[float] = None
+    status: int,
+    code: Optional[str],
+    detail: Optional[str],
+    retry_after: Optional[float] = None,
+    *,
+    method: Optional[str] = None,
+    url: Optional[str] = None,
+    token_endpoint: bool = False,
 ) -> APIError:
-    """Build the ``APIError`` subclass that matches an HTTP status."""
-    cls = _BY_STATUS.get(status) or (ServerError if status >= 500 else APIError)
-    return cls(status, code, detail, retry_after=retry_after)
-
-
-class MissingBaseURLError(SendcloudError, ValueError):
-    """A record has no ``base_url`` anywhere (record, handler, or a URL to derive it from)."""
+    """Build the ``APIError`` subclass that matches an HTTP status (of the API, or of the token endpoint)."""
+    table = _TOKEN_BY_STATUS if token_endpoint else _BY_STATUS
+    cls = table.get(status) or (ServerError if status >= 500 else APIError)
+    return cls(status, code, detail, retry_after=retry_after, method=method, url=url)
