@@ -15,13 +15,15 @@ the token appear in no ``repr``, message or log.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from typing import Any, Callable, Optional, Union
 
 import requests
 
-from .errors import AuthenticationError, TransportError, error_for_status
+from ._http import error_from_response, redacted_url, send
+from .errors import TransportError
 
 __all__ = ["DEFAULT_TOKEN_URL", "SCOPE", "BearerToken", "ClientCredentials"]
 
@@ -31,6 +33,8 @@ DEFAULT_TOKEN_URL = "https://account.sendcloud.com/oauth2/token"  # noqa: S105 -
 SCOPE = "api"
 #: A token is renewed this long before it expires, at most (a tenth of its lifetime when that is shorter).
 RENEW_MARGIN = 60.0
+#: A token that fits in ``Authorization: Bearer <token>`` (RFC 6750 b64token); anything else is not used.
+_BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 class ClientCredentials(requests.auth.AuthBase):
@@ -87,8 +91,10 @@ class ClientCredentials(requests.auth.AuthBase):
 
         Raises:
             AuthenticationError: the token endpoint refused the client id or secret (400/401/403).
-            TransportError: no answer, or an answer without a usable token.
+            TransportError: no answer (``ConnectError``, ``RequestTimeoutError``, ``TLSError``), or an answer
+                without a usable token.
             APIError: any other error status of the token endpoint (``ServerError`` for 5xx...).
+            ConfigurationError: requests cannot send to ``token_url``, or cannot read the CA bundle.
         """
         with self._lock:
             if self._token is None or self._clock() >= self._renew_at:
@@ -117,26 +123,31 @@ class ClientCredentials(requests.auth.AuthBase):
         if self.scope:
             data["scope"] = self.scope
         asked = self._clock()
-        try:
-            response = self._session.post(
-                self.token_url,
-                data=data,
-                auth=self._client,
-                headers={"Accept": "application/json"},
-                timeout=self._timeout,
-                verify=self._session.verify,  # per request, or REQUESTS_CA_BUNDLE would override a given CA path
-                proxies=self._proxies,
-            )
-        except requests.RequestException as exc:
-            raise TransportError(f"the token request failed: {type(exc).__name__}: {exc}") from exc
+        response = send(
+            self._session,
+            "POST",
+            self.token_url,
+            url_key="token_url",
+            data=data,
+            auth=self._client,
+            headers={"Accept": "application/json"},
+            timeout=self._timeout,
+            verify=self._session.verify,  # per request, or REQUESTS_CA_BUNDLE would override a given CA path
+            proxies=self._proxies,
+        )
         with response:
+            if response.status_code >= 300:
+                raise error_from_response(response, token_endpoint=True)
             body = _json(response)
-            if response.status_code >= 400:
-                raise _token_error(response, body)
         token = body.get("access_token") if isinstance(body, dict) else None
         kind = body.get("token_type", "Bearer") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token or str(kind).lower() != "bearer":
-            raise TransportError(f"the token endpoint answered {response.status_code} without a bearer access_token")
+        if not isinstance(token, str) or not _BEARER_TOKEN.fullmatch(token) or str(kind).lower() != "bearer":
+            raise TransportError(
+                f"the token endpoint answered {response.status_code} without a usable bearer access_token "
+                f"(POST {redacted_url(self.token_url)})",
+                method="POST",
+                url=redacted_url(self.token_url),
+            )
         lifetime = _seconds(body.get("expires_in"))
         self._token = token
         self._renew_at = float("inf") if lifetime is None else asked + lifetime - min(RENEW_MARGIN, lifetime / 10)
@@ -175,21 +186,3 @@ def _seconds(value: Any) -> Optional[float]:
     except (TypeError, ValueError):
         return None
     return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def _token_error(response: requests.Response, body: Any) -> Exception:
-    """RFC 6749 ``{"error", "error_description"}`` (or a v3 error body) as our error; 400/401/403 are auth errors."""
-    code: Optional[str] = None
-    detail: Optional[str] = None
-    if isinstance(body, dict):
-        if isinstance(body.get("error"), str):
-            code = body["error"]
-            detail = body.get("error_description") if isinstance(body.get("error_description"), str) else None
-        elif isinstance(body.get("errors"), list) and body["errors"] and isinstance(body["errors"][0], dict):
-            first = body["errors"][0]
-            code = str(first.get("code")) if first.get("code") else None
-            detail = str(first.get("detail")) if first.get("detail") else None
-    detail = f"token endpoint: {detail or response.reason or 'refused'}"
-    if response.status_code in (400, 401, 403):
-        return AuthenticationError(response.status_code, code, detail)
-    return error_for_status(response.status_code, code, detail)

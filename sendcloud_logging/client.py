@@ -8,8 +8,10 @@ One ``requests.Session`` (keep-alive) with explicit timeouts, authenticated in o
 - ``credentials``, a callable ``integration_id -> (public_key, secret_key)`` asked before each request, for
   platforms that hold one key pair per merchant.
 
-Every failure leaves as a ``SendcloudError`` subclass carrying the status and the API's ``code``/``detail``:
-callers never see a bare ``requests`` error. The client knows nothing of logging or threads.
+Every failure leaves as a ``SendcloudError`` subclass (``errors`` draws the tree): an answer other than 2xx as
+an ``APIError`` with the status and the API's ``code``/``detail``, no answer as a ``TransportError`` saying
+why; callers never see a bare ``requests`` error. Redirects are not followed. ``_http`` holds these rules,
+shared with the token request. The client knows nothing of logging or threads.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
-from urllib3.exceptions import InvalidHeader
-from urllib3.util.retry import Retry
 
+from ._http import error_from_response, send
+from ._http import parse_retry_after as parse_retry_after  # noqa: PLC0414  # importable here, where it lived
+from ._http import redacted_url as _redacted_url
 from ._types import Payload
 from ._version import __version__
 from .auth import DEFAULT_TOKEN_URL, BearerToken, ClientCredentials
-from .errors import AuthenticationError, ConfigurationError, TransportError, error_for_status
+from .errors import AuthenticationError, ConfigurationError, TransportError
 
 DEFAULT_API_URL = "https://panel.sendcloud.sc/api/v3"
 #: (connect, read) seconds. Connect slightly above a multiple of 3 s, the TCP retransmission window.
@@ -92,36 +95,6 @@ def check_api_url(api_url: str, allow_insecure_http: bool = False, key: str = "a
             "or allow_insecure_http=True",
         )
     return api_url.rstrip("/")
-
-
-def parse_retry_after(value: Optional[str]) -> Optional[float]:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date); None when absent or bad."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(Retry().parse_retry_after(value)))
-    except (InvalidHeader, ValueError, TypeError, OverflowError):
-        return None
-
-
-def _first_error(response: requests.Response) -> tuple[Optional[str], Optional[str]]:
-    """The API's ``code`` and ``detail`` of the first error in a JSON:API error body."""
-    try:
-        body = response.json()
-    except ValueError:
-        text = response.text.strip()
-        return None, text[:200] or response.reason
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if isinstance(errors, list) and errors:
-        errors = errors[0]
-    if isinstance(errors, dict):
-        code = errors.get("code")
-        detail = errors.get("detail")
-        pointer = (errors.get("source") or {}).get("pointer") if isinstance(errors.get("source"), dict) else None
-        if pointer and detail:
-            detail = f"{detail} ({pointer})"
-        return (str(code) if code else None), (str(detail) if detail else None)
-    return None, response.reason
 
 
 class SendcloudClient:
@@ -280,30 +253,26 @@ class SendcloudClient:
     def _request(
         self, method: str, url: str, *, integration_id: Union[int, str, None] = None, **kwargs: Any
     ) -> requests.Response:
+        """Send one API request; an answer other than 2xx leaves as the matching ``APIError``.
+
+        The one retry here: a 401 to an OAuth2 token renews the token once and sends again.
+        """
         kwargs.setdefault("timeout", self.timeout)
         # Per request: requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's CA bundle path.
         kwargs.setdefault("verify", self._session.verify)
         if self._credentials is not None:
             kwargs["auth"] = self._keys_for(integration_id)
-        response = self._send(method, url, **kwargs)
+        response = send(self._session, method, url, **kwargs)
         if response.status_code == 401 and self.oauth is not None:
             # A revoked or early-expired token: renew it once and send again; a second 401 is final.
             refused = str(response.request.headers.get("Authorization", "")).partition(" ")[2]
             response.close()
             renewed = self.oauth.renew(stale=refused or None)
-            response = self._send(method, url, **{**kwargs, "auth": BearerToken(renewed)})
-        if response.status_code >= 400:
-            code, detail = _first_error(response)
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            response.close()
-            raise error_for_status(response.status_code, code, detail, retry_after)
+            response = send(self._session, method, url, **{**kwargs, "auth": BearerToken(renewed)})
+        if response.status_code >= 300:  # redirects are not followed: see _http.send
+            with response:
+                raise error_from_response(response)
         return response
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        try:
-            return self._session.request(method, url, **kwargs)
-        except requests.RequestException as exc:
-            raise TransportError(f"{method} {_redacted_url(url)} failed: {type(exc).__name__}: {exc}") from exc
 
     def _keys_for(self, integration_id: Union[int, str, None]) -> requests.auth.HTTPBasicAuth:
         """Basic auth with the key pair ``credentials`` gives for this integration.
@@ -340,13 +309,3 @@ def _json_object(response: requests.Response) -> dict[str, Any]:
     except ValueError as exc:
         raise TransportError(f"the API answered {response.status_code} with a body that is not JSON") from exc
     return body if isinstance(body, dict) else {"data": body}
-
-
-def _redacted_url(url: str) -> str:
-    """The URL without query or user info: enough to say where, nothing more."""
-    try:
-        parts = urlsplit(url)
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # an unparsable URL or port: say only that
-        return "<an unparsable URL>"
-    return f"{parts.scheme}://{parts.hostname or ''}{port}{parts.path}"

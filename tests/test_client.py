@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -12,15 +14,18 @@ from sendcloud_logging import (
     APIError,
     AuthenticationError,
     ConfigurationError,
+    ConnectError,
     NotFoundError,
     RateLimitedError,
+    RequestTimeoutError,
     SendcloudClient,
     ServerError,
-    TransportError,
+    TLSError,
     ValidationError,
 )
-from sendcloud_logging.client import USER_AGENT, check_api_url, normalise_timeout, parse_retry_after
+from sendcloud_logging.client import USER_AGENT, check_api_url, normalise_timeout
 from sendcloud_logging.inbox import Inbox
+from sendcloud_logging.shop import Shop
 
 from .conftest import PUBLIC_KEY, SECRET_KEY, assert_valid_body
 
@@ -99,30 +104,19 @@ def test_server_errors(client: SendcloudClient, inbox: Inbox, status: int) -> No
     assert isinstance(info.value, APIError)
 
 
-def test_refused_connection_is_a_transport_error() -> None:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=f"http://127.0.0.1:{port}/api/v3") as client:
-        with pytest.raises(TransportError) as info:
-            client.create_log(1, {"base_url": "https://shop.example"})
-    assert isinstance(info.value.__cause__, requests.ConnectionError)
-    assert SECRET_KEY not in str(info.value)
-
-
-def test_timeout_is_a_transport_error(inbox: Inbox) -> None:
+def test_timeout_is_a_request_timeout_error(inbox: Inbox) -> None:
     inbox.latency = 1.0
     with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=inbox.api_url, timeout=(1, 0.2)) as client:
-        with pytest.raises(TransportError) as info:
+        with pytest.raises(RequestTimeoutError) as info:
             client.create_log(1, {"base_url": "https://shop.example"})
     assert isinstance(info.value.__cause__, requests.Timeout)
 
 
-def test_connection_closed_mid_answer_is_a_transport_error(client: SendcloudClient, inbox: Inbox) -> None:
+def test_connection_closed_mid_answer_is_a_connect_error(client: SendcloudClient, inbox: Inbox) -> None:
     inbox.drop_next(1)
-    with pytest.raises(TransportError):
+    with pytest.raises(ConnectError) as info:
         client.create_log(1, {"base_url": "https://shop.example"})
+    assert f"the connection to {inbox.host}:{inbox.port} broke before the answer" in str(info.value)
     client.create_log(1, {"base_url": "https://shop.example"})  # the session recovers
 
 
@@ -194,13 +188,6 @@ def test_timeouts_normalise() -> None:
             normalise_timeout(bad)  # type: ignore[arg-type]
 
 
-def test_parse_retry_after() -> None:
-    assert parse_retry_after("2") == 2.0
-    assert parse_retry_after(None) is None
-    assert parse_retry_after("soon") is None
-    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past
-
-
 def test_proxy_variables_are_read_once_when_the_client_is_made(inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -> None:
     # The Inbox plays the proxy: requests sends it the absolute URL of a host that does not exist.
     monkeypatch.setenv("HTTP_PROXY", f"http://{inbox.host}:{inbox.port}")
@@ -211,3 +198,95 @@ def test_proxy_variables_are_read_once_when_the_client_is_made(inbox: Inbox, mon
     monkeypatch.delenv("HTTP_PROXY")  # read at construction: later changes do not matter
     assert client.create_log(1, {"base_url": "https://shop.example"})["integration_id"] == 1
     assert inbox.count(1) == 1
+
+
+class Answering:
+    """A real HTTP server on 127.0.0.1 that answers every request with ``status``, ``headers`` and ``body``."""
+
+    def __init__(self, status: int, headers: dict[str, str] | None = None, body: bytes = b"") -> None:
+        self.seen: list[tuple[str, str, str | None]] = []  # method, path, Authorization
+        answering = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def answer(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                answering.seen.append((self.command, self.path, self.headers.get("Authorization")))
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = answer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self) -> Answering:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+def test_a_refused_port_is_a_connect_error() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # bound and never listening: connections are refused, nobody can take the port
+        port = sock.getsockname()[1]
+        with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=f"http://127.0.0.1:{port}/api/v3") as client:
+            with pytest.raises(ConnectError) as info:
+                client.create_log(1, {"base_url": "https://shop.example"})
+    assert str(info.value) == (
+        f"cannot connect to 127.0.0.1:{port}: Connection refused (POST http://127.0.0.1:{port}/api/v3/integrations/1/logs)"
+    )
+    assert isinstance(info.value.__cause__, requests.ConnectionError)
+    assert SECRET_KEY not in str(info.value)
+
+
+def test_a_server_that_never_answers_is_a_read_timeout() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(1)  # the kernel completes the handshake; nobody ever reads or answers
+        port = sock.getsockname()[1]
+        with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=f"http://127.0.0.1:{port}/api/v3", timeout=(1, 0.2)) as c:
+            with pytest.raises(RequestTimeoutError) as info:
+                c.create_log(1, {"base_url": "https://shop.example"})
+    assert str(info.value).startswith(f"127.0.0.1:{port} did not answer within 0.2 s, the read timeout (POST ")
+    assert isinstance(info.value.__cause__, requests.exceptions.ReadTimeout)
+
+
+def test_a_self_signed_certificate_is_a_tls_error(shop: Shop) -> None:
+    with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=f"{shop.https_url}/api/v3") as client:
+        with pytest.raises(TLSError) as info:
+            client.create_log(1, {"base_url": "https://shop.example"})
+    assert "is not trusted: self-signed certificate" in str(info.value)
+    assert "pass verify= a CA bundle" in str(info.value)
+    assert isinstance(info.value.__cause__, requests.exceptions.SSLError)
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_to_another_host_is_not_followed(status: int) -> None:
+    with Answering(200, body=b"{}") as other:
+        location = f"http://localhost:{other.port}/api/v3/integrations/1/logs?cursor=c"
+        with Answering(status, {"Location": location}) as api:
+            with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=f"http://127.0.0.1:{api.port}/api/v3") as client:
+                with pytest.raises(APIError) as info:
+                    client.create_log(1, {"base_url": "https://shop.example"})
+            # What requests would do on its own: the POST goes on (307/308) or turns into a GET that
+            # "succeeds" without creating anything (301/302), only the Authorization header is stripped.
+            requests.post(location.replace(f"localhost:{other.port}", f"127.0.0.1:{api.port}"), data=b"{}",
+                          auth=(PUBLIC_KEY, SECRET_KEY), timeout=2).raise_for_status()
+    assert info.value.status == status
+    assert f"redirected to http://localhost:{other.port}/api/v3/integrations/1/logs;" in str(info.value)
+    assert "cursor" not in str(info.value)
+    assert [(method, auth is not None) for method, _, auth in api.seen] == [("POST", True), ("POST", True)]
+    assert other.seen == [("POST" if status in (307, 308) else "GET", "/api/v3/integrations/1/logs?cursor=c", None)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from sendcloud_logging import NotFoundError, RateLimitedError, SendcloudClient, TransportError
+from sendcloud_logging import ConnectError, NotFoundError, RateLimitedError, SendcloudClient, ServerError, TLSError
 from tests.fakes import FakeClock, FakeTransport, Reply, api_error
 
 
@@ -25,7 +25,7 @@ def test_a_post_goes_through_the_fake_transport_with_auth_and_json():
 
 def test_error_answers_and_exceptions_become_the_clients_errors():
     answers = iter([api_error(404, "not_found"), api_error(429, "throttled", **{"Retry-After": "7"}),
-                    requests.ConnectionError("refused")])
+                    requests.ConnectionError("refused"), requests.exceptions.SSLError("untrusted")])
     transport = FakeTransport(lambda request: next(answers))
     c = client(transport)
     with pytest.raises(NotFoundError):
@@ -33,13 +33,17 @@ def test_error_answers_and_exceptions_become_the_clients_errors():
     with pytest.raises(RateLimitedError) as limited:
         c.create_log(7, {"base_url": "https://shop.example"})
     assert limited.value.retry_after == 7.0
-    with pytest.raises(TransportError):
+    with pytest.raises(ConnectError) as refused:
         c.create_log(7, {"base_url": "https://shop.example"})
+    assert isinstance(refused.value.__cause__, requests.ConnectionError)
+    with pytest.raises(TLSError):  # raised as requests' own adapter raises it: an SSLError is a ConnectionError too
+        c.create_log(7, {"base_url": "https://shop.example"})
+    assert len(transport.requests) == 4
 
 
 def test_a_body_that_is_not_json_is_read_as_text():
     transport = FakeTransport(lambda request: Reply(500, "<html>down</html>"))
-    with pytest.raises(Exception, match="down"):
+    with pytest.raises(ServerError, match="down"):
         client(transport).create_log(7, {"base_url": "https://shop.example"})
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import socket
 import time
 from collections.abc import Iterator
 from typing import Any, Callable
@@ -11,11 +12,24 @@ from typing import Any, Callable
 import pytest
 import requests
 
-from sendcloud_logging import AuthenticationError, ConfigurationError, SendcloudClient, SendcloudHandler
+from sendcloud_logging import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    ConnectError,
+    RequestTimeoutError,
+    SendcloudClient,
+    SendcloudError,
+    SendcloudHandler,
+    ServerError,
+    TLSError,
+    TransportError,
+)
 from sendcloud_logging.auth import ClientCredentials
 from sendcloud_logging.inbox import Inbox
 
 from .conftest import INTEGRATION_ID
+from .fakes import FakeTransport, Reply, created
 
 CLIENT_ID = "client-oauth-test-2c41"
 CLIENT_SECRET = "client-secret-oauth-test-9f3e"  # must never appear in output, reprs or messages
@@ -262,3 +276,91 @@ def test_an_inbox_without_a_token_endpoint() -> None:
         assert requests.post(f"{inbox.api_url[:-len('/api/v3')]}/oauth2/token", timeout=5).status_code == 404
     with pytest.raises(ValueError, match="client_id"):
         Inbox(client_id="only-the-id", client_secret=None)
+
+
+# the token request's errors, on the fake transport --------------------------------------------------------
+
+FAKE_API = "https://api.example/api/v3"
+FAKE_TOKEN_URL = "https://account.example/oauth2/token"
+
+
+def fake_oauth_client(token_answer: Any) -> tuple[SendcloudClient, FakeTransport]:
+    """A client whose token request gets ``token_answer`` (a Reply or an exception); the API creates logs."""
+
+    def answer(request: requests.PreparedRequest) -> Any:
+        return token_answer if request.url == FAKE_TOKEN_URL else created(request)
+
+    transport = FakeTransport(answer)
+    client = SendcloudClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_url=FAKE_API,
+                             token_url=FAKE_TOKEN_URL, transport=transport)
+    return client, transport
+
+
+@pytest.mark.parametrize(
+    ("reply", "cls", "code", "detail"),
+    [
+        (Reply(401, {"error": "invalid_client", "error_description": "Unknown client"}), AuthenticationError,
+         "invalid_client", "Unknown client"),
+        (Reply(400, {"error": "invalid_scope"}), AuthenticationError, "invalid_scope", "Fake"),
+        (Reply(403, {"errors": [{"code": "forbidden", "detail": "Not for you"}]}), AuthenticationError, "forbidden",
+         "Not for you"),
+        (Reply(503, "<html>maintenance</html>", {"Retry-After": "30"}), ServerError, None, "<html>maintenance</html>"),
+        (Reply(302, None, {"Location": "https://login.example/?next=x"}), APIError, None,
+         "redirected to https://login.example/; not followed, fix the URL"),
+    ],
+)
+def test_token_endpoint_errors_are_read_like_the_apis(reply: Reply, cls: type[APIError], code: str | None,
+                                                      detail: str) -> None:
+    client, transport = fake_oauth_client(reply)
+    with client, pytest.raises(APIError) as refused:
+        client.create_log(INTEGRATION_ID, PAYLOAD)
+    error = refused.value
+    assert type(error) is cls
+    assert (error.status, error.code, error.detail) == (reply.status, code, detail)
+    assert (error.method, error.url) == ("POST", FAKE_TOKEN_URL)
+    assert str(error).endswith(f"(POST {FAKE_TOKEN_URL})")
+    assert error.retry_after == (30.0 if reply.status == 503 else None)
+    assert CLIENT_SECRET not in str(error)
+    assert [request.url for request in transport.requests] == [FAKE_TOKEN_URL]  # no API request without a token
+
+
+@pytest.mark.parametrize(
+    ("exc", "cls"),
+    [
+        (requests.ConnectionError("refused"), ConnectError),
+        (requests.exceptions.ReadTimeout("slow"), RequestTimeoutError),
+        (requests.exceptions.SSLError("untrusted"), TLSError),
+        (requests.exceptions.InvalidURL("bad"), ConfigurationError),
+    ],
+)
+def test_token_request_failures_use_the_same_map(exc: BaseException, cls: type[SendcloudError]) -> None:
+    client, _ = fake_oauth_client(exc)
+    with client, pytest.raises(SendcloudError) as failed:
+        client.create_log(INTEGRATION_ID, PAYLOAD)
+    assert type(failed.value) is cls
+    assert failed.value.__cause__ is exc
+    assert str(failed.value).endswith(f"(POST {FAKE_TOKEN_URL})")
+    if cls is ConfigurationError:
+        assert getattr(failed.value, "key", None) == "token_url"
+
+
+@pytest.mark.parametrize("token", ["line\nbreak", "with space", "", "t\u00e9", 42])
+def test_a_token_that_cannot_go_in_a_header_is_not_used(token: Any) -> None:
+    client, transport = fake_oauth_client(Reply(200, {"access_token": token, "token_type": "Bearer"}))
+    with client, pytest.raises(TransportError, match="without a usable bearer access_token") as failed:
+        client.create_log(INTEGRATION_ID, PAYLOAD)
+    assert (failed.value.method, failed.value.url) == ("POST", FAKE_TOKEN_URL)
+    assert len(transport.requests) == 1
+
+
+def test_a_refused_token_endpoint_names_it(oauth_inbox: Inbox) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))  # never listening: refused
+        port = sock.getsockname()[1]
+        token_url = f"http://127.0.0.1:{port}/oauth2/token"
+        with SendcloudClient(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, token_url=token_url,
+                             api_url=oauth_inbox.api_url) as client, pytest.raises(ConnectError) as failed:
+            client.create_log(INTEGRATION_ID, PAYLOAD)
+    assert str(failed.value).startswith(f"cannot connect to 127.0.0.1:{port}: Connection refused")
+    assert failed.value.url == token_url
+    assert oauth_inbox.posts == []
