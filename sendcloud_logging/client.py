@@ -17,10 +17,11 @@ shared with the token request. The client knows nothing of logging or threads.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, Callable, Optional, Union
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import requests.adapters
@@ -31,7 +32,7 @@ from ._http import redacted_url as _redacted_url
 from ._types import Payload
 from ._version import __version__
 from .auth import DEFAULT_TOKEN_URL, BearerToken, ClientCredentials
-from .errors import AuthenticationError, ConfigurationError, TransportError
+from .errors import APIError, AuthenticationError, ConfigurationError
 
 DEFAULT_API_URL = "https://panel.sendcloud.sc/api/v3"
 #: (connect, read) seconds. Connect slightly above a multiple of 3 s, the TCP retransmission window.
@@ -205,6 +206,7 @@ class SendcloudClient:
     ) -> dict[str, Any]:
         """POST one log; return the created log as the API answered it (``data`` of the 201 body).
 
+        A success without a JSON body still means the log was created: the answer is then ``{}``.
         ``timeout`` (seconds) shortens this one request, for example while the handler is closing.
         """
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -216,7 +218,7 @@ class SendcloudClient:
             headers={"Content-Type": "application/json"},
             timeout=self.timeout if timeout is None else (min(timeout, self.timeout[0]), min(timeout, self.timeout[1])),
         )
-        created = _json_object(response)
+        created = _json_object(response) or {}
         data = created.get("data", created)
         return data if isinstance(data, dict) else created
 
@@ -224,31 +226,51 @@ class SendcloudClient:
         self, integration_id: Union[int, str, None] = None, page_size: int = 25
     ) -> Iterator[dict[str, Any]]:
         """Yield logs of one integration (or of all), page by page, following the ``Link`` header."""
-        for page in self.iter_pages(integration_id, page_size):
-            yield from page
+        return itertools.chain.from_iterable(self.iter_pages(integration_id, page_size))
 
     def iter_pages(
         self, integration_id: Union[int, str, None] = None, page_size: int = 25
     ) -> Iterator[list[dict[str, Any]]]:
         """Yield the pages of ``iter_logs`` as lists, newest first; the next is fetched only when asked for.
 
+        The arguments are checked at the call, the first page is fetched at the first ``next()``.
+
         Args:
             integration_id: One integration's logs, or ``None`` for all the account's.
             page_size: Logs a page, 1 to 100.
+
+        Raises:
+            ConfigurationError: ``page_size`` or ``integration_id`` is out of range (at the call).
+            APIError: an error status, or a page whose body is not a JSON object.
         """
         if not 1 <= int(page_size) <= 100:
             raise ConfigurationError("page_size", "must be between 1 and 100")
         if integration_id is None:
-            url: Optional[str] = f"{self.api_url}/integrations/logs"
+            url = f"{self.api_url}/integrations/logs"
         else:
             url = f"{self.api_url}/integrations/{_id(integration_id)}/logs"
-        params: Optional[Mapping[str, Any]] = {"page_size": int(page_size)}
+        return self._pages(url, integration_id, {"page_size": int(page_size)})
+
+    def _pages(
+        self, url: Optional[str], integration_id: Union[int, str, None], params: Optional[dict[str, Any]]
+    ) -> Iterator[list[dict[str, Any]]]:
         while url:
             response = self._request("GET", url, integration_id=integration_id, params=params)
-            data = _json_object(response).get("data") or []
+            page = _json_object(response)
+            if page is None:
+                raise APIError(
+                    response.status_code,
+                    "unreadable_body",
+                    f"expected a JSON object, got {response.headers.get('Content-Type') or 'no content type'}",
+                    method="GET",
+                    url=_redacted_url(url),
+                )
+            data = page.get("data") or []
             yield [item for item in data if isinstance(item, dict)]
-            url = response.links.get("next", {}).get("url")
-            params = None  # the next URL is used as is
+            following = response.links.get("next", {}).get("url")
+            # The next URL is used as is (it holds the cursor), relative to this page's (RFC 8288).
+            url = urljoin(response.url or url, following) if following else None
+            params = None
 
     def _request(
         self, method: str, url: str, *, integration_id: Union[int, str, None] = None, **kwargs: Any
@@ -303,9 +325,10 @@ def _id(integration_id: Union[int, str]) -> str:
     return text
 
 
-def _json_object(response: requests.Response) -> dict[str, Any]:
+def _json_object(response: requests.Response) -> Optional[dict[str, Any]]:
+    """The body as a JSON object (a list comes as ``{"data": [...]}``); None when it is empty or not JSON."""
     try:
         body = response.json()
-    except ValueError as exc:
-        raise TransportError(f"the API answered {response.status_code} with a body that is not JSON") from exc
+    except ValueError:
+        return None
     return body if isinstance(body, dict) else {"data": body}

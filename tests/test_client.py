@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from sendcloud_logging import (
     RateLimitedError,
     RequestTimeoutError,
     SendcloudClient,
+    SendcloudHandler,
     ServerError,
     TLSError,
     ValidationError,
@@ -271,6 +273,24 @@ def test_a_self_signed_certificate_is_a_tls_error(shop: Shop) -> None:
     assert "is not trusted: self-signed certificate" in str(info.value)
     assert "pass verify= a CA bundle" in str(info.value)
     assert isinstance(info.value.__cause__, requests.exceptions.SSLError)
+
+
+def test_a_created_answer_without_a_body_counts_as_sent() -> None:
+    with Answering(201) as api:
+        api_url = f"http://127.0.0.1:{api.port}/api/v3"
+        with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=api_url) as client:
+            assert client.create_log(1, {"base_url": "https://shop.example"}) == {}
+        handler = SendcloudHandler(integration_id=1, public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=api_url,
+                                   base_url="https://shop.example", summary_window=0)
+        log = logging.getLogger("tests.client.created_without_body")
+        log.propagate = False
+        log.addHandler(handler)
+        log.error("Could not post the order note")
+        assert handler.flush(5)
+        stats = handler.stats()
+        handler.close()
+    assert (stats["sent"], stats["retried"], stats["dropped_total"]) == (1, 0, 0)
+    assert [method for method, _, _ in api.seen] == ["POST", "POST"]  # once each: not retried
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])

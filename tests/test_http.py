@@ -173,3 +173,36 @@ def test_a_redirect_is_an_error_and_is_not_followed(status: int) -> None:
     assert info.value.status == status
     assert info.value.detail == "redirected to https://elsewhere.example/x; not followed, fix the URL"
     assert "token=t" not in str(info.value)
+
+
+@pytest.mark.parametrize("reply", [Reply(201, None), Reply(201, "Created"), Reply(204, None), Reply(201, [1, 2])])
+def test_a_success_without_a_json_object_still_created_the_log(reply: Reply) -> None:
+    c, transport = make_client(lambda request: reply)
+    assert c.create_log(7, {"base_url": "https://shop.example"}) == ({"data": [1, 2]} if reply.body == [1, 2] else {})
+    assert len(transport.requests) == 1
+
+
+def test_a_page_that_is_not_json_is_an_api_error() -> None:
+    c, _ = make_client(lambda request: Reply(200, "<html>portal</html>", {"Content-Type": "text/html"}))
+    with pytest.raises(APIError) as info:
+        next(c.iter_pages(7))
+    assert (info.value.status, info.value.code) == (200, "unreadable_body")
+    assert "text/html" in (info.value.detail or "")
+    assert info.value.url == f"{API}/integrations/7/logs"
+
+
+def test_page_arguments_are_checked_at_the_call_and_relative_next_links_resolved() -> None:
+    def pages(request: requests.PreparedRequest) -> Reply:
+        if "cursor" in (request.url or ""):
+            return Reply(200, {"data": [{"id": 2}]})
+        return Reply(200, {"data": [{"id": 1}]}, {"Link": '</api/v3/integrations/7/logs?cursor=c2>; rel="next"'})
+
+    c, transport = make_client(pages)
+    for bad in ({"page_size": 0}, {"page_size": 101}, {"integration_id": "seven"}):
+        with pytest.raises(ConfigurationError):
+            c.iter_pages(**bad)
+        with pytest.raises(ConfigurationError):
+            c.iter_logs(**bad)
+    assert transport.requests == []  # nothing was sent for a bad argument
+    assert [log["id"] for log in c.iter_logs(7)] == [1, 2]
+    assert transport.requests[1].url == f"{API}/integrations/7/logs?cursor=c2"
