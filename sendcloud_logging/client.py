@@ -32,7 +32,7 @@ from ._http import redacted_url as _redacted_url
 from ._types import Payload
 from ._version import __version__
 from .auth import DEFAULT_TOKEN_URL, BearerToken, ClientCredentials
-from .errors import APIError, AuthenticationError, ConfigurationError
+from .errors import APIError, ConfigurationError, MissingCredentialsError
 
 DEFAULT_API_URL = "https://panel.sendcloud.sc/api/v3"
 #: (connect, read) seconds. Connect slightly above a multiple of 3 s, the TCP retransmission window.
@@ -300,7 +300,7 @@ class SendcloudClient:
         """Basic auth with the key pair ``credentials`` gives for this integration.
 
         Raises:
-            AuthenticationError: the callable raised, or gave no usable pair (code ``no_credentials``).
+            MissingCredentialsError: the callable raised, or gave no usable pair (code ``no_credentials``).
         """
         credentials = self._credentials
         if credentials is None:
@@ -308,11 +308,11 @@ class SendcloudClient:
         try:
             pair = credentials(integration_id)
         except Exception as exc:  # the platform's lookup failed: this log cannot be authenticated
-            raise AuthenticationError(
+            raise MissingCredentialsError(
                 401, "no_credentials", f"credentials({integration_id!r}) raised {type(exc).__name__}"
             ) from exc
         if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(k, str) and k for k in pair):
-            raise AuthenticationError(
+            raise MissingCredentialsError(
                 401, "no_credentials", f"credentials({integration_id!r}) gave no (public_key, secret_key) pair"
             )
         return requests.auth.HTTPBasicAuth(pair[0], pair[1])

@@ -16,6 +16,7 @@ from sendcloud_logging import (
     AuthenticationError,
     ConfigurationError,
     ConnectError,
+    MissingCredentialsError,
     NotFoundError,
     RateLimitedError,
     RequestTimeoutError,
@@ -30,6 +31,7 @@ from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 
 from .conftest import PUBLIC_KEY, SECRET_KEY, assert_valid_body
+from .fakes import FakeTransport
 
 
 @pytest.fixture
@@ -200,6 +202,23 @@ def test_proxy_variables_are_read_once_when_the_client_is_made(inbox: Inbox, mon
     monkeypatch.delenv("HTTP_PROXY")  # read at construction: later changes do not matter
     assert client.create_log(1, {"base_url": "https://shop.example"})["integration_id"] == 1
     assert inbox.count(1) == 1
+
+
+def test_a_credentials_callable_without_keys_sends_nothing() -> None:
+    def keys(integration_id: object) -> tuple[str, str] | None:
+        if integration_id == 1:
+            raise LookupError("no merchant 1")
+        return None
+
+    transport = FakeTransport()
+    with SendcloudClient(credentials=keys, api_url="https://api.example/api/v3", transport=transport) as client:
+        for integration_id, why in ((1, "raised LookupError"), (2, "gave no (public_key, secret_key) pair")):
+            with pytest.raises(MissingCredentialsError) as info:
+                client.create_log(integration_id, {"base_url": "https://shop.example"})
+            assert isinstance(info.value, AuthenticationError)  # caught as before
+            assert (info.value.status, info.value.code) == (401, "no_credentials")
+            assert why in str(info.value) and "HTTP 401" not in str(info.value)  # no server said 401
+    assert transport.requests == []
 
 
 class Answering:
