@@ -48,11 +48,13 @@ class SendcloudHandler(logging.Handler):
         client_id: OAuth2 client id (client credentials), instead of public_key/secret_key; the token is
             cached and renewed before it expires and once on a 401.
         client_secret: OAuth2 client secret.
-        token_url: OAuth2 token endpoint; plain http only to loopback hosts.
+        token_url: OAuth2 token endpoint (default https://account.sendcloud.com/oauth2/token); plain http
+            only to loopback hosts.
         credentials: For platforms holding a key pair per merchant: a callable integration_id ->
             (public_key, secret_key), or its dotted path, asked on the worker thread before each POST;
             integration_id is then optional, and pacing and refused keys are kept per key pair.
-        api_url: API v3 base URL; plain http only to loopback hosts.
+        api_url: API v3 base URL (default https://panel.sendcloud.sc/api/v3); plain http only to loopback
+            hosts.
         base_url: The shop URL used when a record carries none.
         queue_size: Records waiting at most; more are dropped and counted (queue_full).
         shutdown_timeout: Seconds close() (and so interpreter exit) may spend delivering what is queued.
