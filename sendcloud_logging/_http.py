@@ -24,6 +24,7 @@ from urllib3.exceptions import InvalidHeader as BadHeaderValue
 from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
 
+from ._validators import host_text, redacted_url
 from .errors import (
     APIError,
     ConfigurationError,
@@ -117,16 +118,6 @@ def parse_retry_after(value: Optional[str]) -> Optional[float]:
         return None
 
 
-def redacted_url(url: str) -> str:
-    """The URL without query or user info: enough to say where, nothing more."""
-    try:
-        parts = urlsplit(url)
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # an unparsable URL or port: say only that
-        return "<an unparsable URL>"
-    return f"{parts.scheme}://{_host(parts.hostname)}{port}{parts.path}"
-
-
 def _first_error(response: requests.Response) -> tuple[Optional[str], Optional[str]]:
     """The ``code`` and ``detail`` of the first error in a JSON:API or RFC 6749 error body."""
     try:
@@ -187,7 +178,7 @@ def _failure(cls: type[SendcloudError], exc: BaseException, url: str, timeout: A
         if isinstance(exc, requests.exceptions.ProxyError):
             return f"cannot connect to {target} through the proxy: {_reason(root)}"
         if any(isinstance(cause, socket.gaierror) for cause in causes):
-            return f"cannot resolve {_host(urlsplit(url).hostname)}: {_reason(root)}"
+            return f"cannot resolve {host_text(urlsplit(url).hostname)}: {_reason(root)}"
         if any(isinstance(cause, NewConnectionError) for cause in causes):
             return f"cannot connect to {target}: {_reason(root)}"
         return f"the connection to {target} broke before the answer: {_reason(root)}"
@@ -228,11 +219,7 @@ def _target(url: str) -> str:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         return "<an unparsable URL>"
-    return f"{_host(parts.hostname)}:{port}"
-
-
-def _host(hostname: Optional[str]) -> str:
-    return f"[{hostname}]" if hostname and ":" in hostname else (hostname or "")
+    return f"{host_text(parts.hostname)}:{port}"
 
 
 def _seconds(value: Any) -> str:

@@ -1,37 +1,245 @@
-"""Turn keyword arguments and environment variables into validated settings, once.
+"""The handler's options, once: one table of name, environment variable, default, parser and doc; ``resolve``.
 
-Everything is checked here, at construction, so that ``dictConfig`` reports a bad value when the application
-starts and never later at emit time. Errors are ``ConfigurationError`` (a ``ValueError``) naming the key.
+``SendcloudHandler.__init__`` spells the keywords out (``dictConfig``, ``fileConfig`` and ``help()`` need a real
+signature) with the defaults read from ``DEFAULTS``, and hands them to ``resolve`` as a mapping; tests hold the
+signature, the docstring and the README's table to this one. Everything is checked here, at construction, so
+that a bad value fails when the application starts and never later at emit time. Errors are
+``ConfigurationError`` (a ``ValueError``) naming the key.
+
+A keyword left at None is not given: its environment variable fills it (an empty one counts as unset), else
+its fallback. Any other value, text from an INI file included, goes to the option's parser.
 """
 
 from __future__ import annotations
 
-import importlib
-import math
+import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 from typing import Any, Callable, Optional, Union
-from urllib.parse import urlsplit
 
 from ._delivery.worker import DeliveryOptions
-from ._payload import DEFAULT_POLICY, PayloadPolicy
+from ._payload import PayloadPolicy
 from ._payload.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_BODY_BYTES, MIN_PAYLOAD_BYTES
 from ._payload.redact import Redactor
-from .auth import DEFAULT_TOKEN_URL
-from .client import DEFAULT_API_URL, Credentials, TimeoutArg, check_api_url, normalise_timeout
+from ._validators import (
+    DEFAULT_API_URL,
+    DEFAULT_TIMEOUT,
+    byte_size,
+    ca_bundle,
+    check_api_url,
+    flag,
+    http_url,
+    importable,
+    key_text,
+    log_level,
+    name_list,
+    non_negative_int,
+    normalise_timeout,
+    optional_path,
+    optional_positive_int,
+    optional_rate,
+    positive_int,
+    positive_seconds,
+    seconds,
+)
+from .auth import DEFAULT_TOKEN_URL, PAIRS, Credentials, auth_mode, missing_key
 from .errors import ConfigurationError
 
+__all__ = ["DEFAULTS", "ENVIRONMENT", "OPTIONS", "Option", "Settings", "environment", "positive_int", "resolve"]
+
+Parser = Callable[[str, Any], Any]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One keyword of ``SendcloudHandler``.
+
+    ``fallback`` is what a None ``default`` ends as when the environment gives nothing either (the production
+    URLs); ``parse(key, value)`` turns a keyword, INI or environment value into the setting.
+    """
+
+    name: str
+    default: Any
+    parse: Parser
+    doc: str
+    env: Optional[str] = None
+    fallback: Any = None
+
+
+def _url(key: str, value: Any) -> str:
+    """The URL's shape; whether plain http may go there is decided in ``resolve`` with ``allow_insecure_http``."""
+    return check_api_url(value, True, key=key)
+
+
+def _timeout(key: str, value: Any) -> tuple[float, float]:
+    return normalise_timeout(value, key)
+
+
+def _at_least(minimum: int) -> Parser:
+    def parse(key: str, value: Any) -> int:
+        return byte_size(key, value, minimum)
+
+    return parse
+
+
+_TABLE = (
+    Option("level", logging.ERROR, log_level, "Records below this level are ignored (default ERROR)."),
+    Option(
+        "integration_id",
+        None,
+        optional_positive_int,
+        "The Sendcloud integration the logs belong to; a record's extra={'integration_id': N} overrides it.",
+        env="SENDCLOUD_INTEGRATION_ID",
+    ),
+    Option("public_key", None, key_text, "API public key.", env="SENDCLOUD_PUBLIC_KEY"),
+    Option("secret_key", None, key_text, "API secret key.", env="SENDCLOUD_SECRET_KEY"),
+    Option(
+        "client_id",
+        None,
+        key_text,
+        "OAuth2 client id (client credentials), instead of public_key/secret_key; the token is cached and renewed "
+        "before it expires and once on a 401.",
+        env="SENDCLOUD_CLIENT_ID",
+    ),
+    Option("client_secret", None, key_text, "OAuth2 client secret.", env="SENDCLOUD_CLIENT_SECRET"),
+    Option(
+        "token_url",
+        None,
+        _url,
+        f"OAuth2 token endpoint (default {DEFAULT_TOKEN_URL}); plain http only to loopback hosts.",
+        env="SENDCLOUD_TOKEN_URL",
+        fallback=DEFAULT_TOKEN_URL,
+    ),
+    Option(
+        "credentials",
+        None,
+        importable,
+        "For platforms holding a key pair per merchant: a callable integration_id -> (public_key, secret_key), "
+        "or its dotted path, asked on the worker thread before each POST; integration_id is then optional, and "
+        "pacing and refused keys are kept per key pair.",
+    ),
+    Option(
+        "api_url",
+        None,
+        _url,
+        f"API v3 base URL (default {DEFAULT_API_URL}); plain http only to loopback hosts.",
+        env="SENDCLOUD_API_URL",
+        fallback=DEFAULT_API_URL,
+    ),
+    Option("base_url", None, http_url, "The shop URL used when a record carries none."),
+    Option("queue_size", 1000, positive_int, "Records waiting at most; more are dropped and counted (queue_full)."),
+    Option(
+        "shutdown_timeout",
+        5.0,
+        seconds,
+        "Seconds close() (and so interpreter exit) may spend delivering what is queued.",
+    ),
+    Option("timeout", DEFAULT_TIMEOUT, _timeout, "HTTP timeout in seconds, or a (connect, read) pair."),
+    Option(
+        "max_retries",
+        5,
+        non_negative_int,
+        "Retries of a log after a transport error, 408, 429 or 5xx (full-jitter exponential backoff).",
+    ),
+    Option("max_backoff", 30.0, seconds, "Upper bound in seconds of one wait between retries."),
+    Option("verify", True, ca_bundle, "TLS verification: True or a CA bundle path (it cannot be turned off)."),
+    Option("allow_insecure_http", False, flag, "Permit a plain http api_url or token_url to a non-loopback host."),
+    Option(
+        "rate_limit_per_minute",
+        100,
+        optional_rate,
+        "POSTs a minute at most (the API's limit); None (or off) turns pacing off.",
+    ),
+    Option("rate_limit_burst", 15, positive_int, "POSTs that may go at once after a quiet spell (API: 15 a second)."),
+    Option(
+        "summary_window",
+        60.0,
+        seconds,
+        "Seconds in which repeats of one problem become one summary log; 0 turns it off.",
+    ),
+    Option(
+        "breaker_threshold",
+        5,
+        positive_int,
+        "Failures in a row that open the circuit (no POSTs, then one probe).",
+    ),
+    Option(
+        "breaker_cooldown",
+        1.0,
+        positive_seconds,
+        "First wait in seconds of an open circuit; doubles per failed probe up to max_backoff.",
+    ),
+    Option(
+        "spool_path",
+        None,
+        optional_path,
+        "A SQLite file that keeps logs until the API took them, across crashes and restarts.",
+    ),
+    Option(
+        "spool_max_bytes",
+        50 * 1024 * 1024,
+        positive_int,
+        "Size of the spool at most; more logs are dropped (spool_full).",
+    ),
+    Option(
+        "spool_max_age",
+        7 * 24 * 3600,
+        seconds,
+        "Seconds a log may wait in the spool before it is dropped (expired).",
+    ),
+    Option(
+        "redact_keys",
+        None,
+        name_list,
+        "More body, form, JSON, XML and query key words to redact besides the defaults; a list, or one "
+        "comma-separated string.",
+    ),
+    Option("redact_headers", None, name_list, "More header names, or words of names, to redact besides the defaults."),
+    Option(
+        "keep_keys",
+        None,
+        name_list,
+        "Keys never redacted: a default word listed here is switched off (token), a full key name is kept "
+        "although it contains a word (token_type).",
+    ),
+    Option("keep_headers", None, name_list, "The same for headers (WWW-Authenticate)."),
+    Option(
+        "redact_defaults",
+        True,
+        flag,
+        "False switches every built-in redaction list off (redact_keys/redact_headers still apply).",
+    ),
+    Option(
+        "before_send",
+        None,
+        importable,
+        "f(payload, record) -> payload or None, called on the worker thread with the redacted payload; None "
+        "drops the record (before_send). A callable or its dotted path.",
+    ),
+    Option(
+        "max_body_bytes",
+        DEFAULT_MAX_BODY_BYTES,
+        _at_least(MIN_BODY_BYTES),
+        f"Bytes of request.payload, response.body and exception at most (at least {MIN_BODY_BYTES}).",
+    ),
+    Option(
+        "max_payload_bytes",
+        DEFAULT_MAX_PAYLOAD_BYTES,
+        _at_least(MIN_PAYLOAD_BYTES),
+        f"Bytes of the whole POST body at most (at least {MIN_PAYLOAD_BYTES}); the largest parts are cut first.",
+    ),
+)
+
+#: Every keyword of ``SendcloudHandler``, in the signature's order.
+OPTIONS: Mapping[str, Option] = MappingProxyType({option.name: option for option in _TABLE})
+#: Keyword -> default, for the handler's signature.
+DEFAULTS: Mapping[str, Any] = MappingProxyType({option.name: option.default for option in _TABLE})
 #: Keyword -> environment variable read when the keyword is not given.
-ENVIRONMENT = {
-    "integration_id": "SENDCLOUD_INTEGRATION_ID",
-    "public_key": "SENDCLOUD_PUBLIC_KEY",
-    "secret_key": "SENDCLOUD_SECRET_KEY",
-    "api_url": "SENDCLOUD_API_URL",
-    "client_id": "SENDCLOUD_CLIENT_ID",
-    "client_secret": "SENDCLOUD_CLIENT_SECRET",
-    "token_url": "SENDCLOUD_TOKEN_URL",
-}
+ENVIRONMENT: Mapping[str, str] = MappingProxyType({option.name: option.env for option in _TABLE if option.env})
+#: The key keywords, in ``auth_mode``'s order; which of them are read depends on the way to authenticate.
+KEYS = (*PAIRS["basic"], *PAIRS["oauth"])
 
 
 @dataclass(frozen=True)
@@ -42,316 +250,79 @@ class Settings:
     (OAuth2), or ``credentials`` (a key pair per integration; then ``integration_id`` may be ``None``).
     """
 
+    level: int
     integration_id: Optional[int]
     public_key: Optional[str] = field(repr=False)
     secret_key: Optional[str] = field(repr=False)
-    api_url: str = DEFAULT_API_URL
-    base_url: Optional[str] = None
-    shutdown_timeout: float = 5.0
-    timeout: tuple[float, float] = (3.05, 10.0)
-    verify: Union[bool, str] = True
-    allow_insecure_http: bool = False
-    delivery: DeliveryOptions = field(default_factory=DeliveryOptions)
-    spool_path: Optional[str] = None
-    spool_max_bytes: int = 50 * 1024 * 1024
-    spool_max_age: float = 7 * 24 * 3600.0
-    client_id: Optional[str] = field(default=None, repr=False)
-    client_secret: Optional[str] = field(default=None, repr=False)
-    token_url: str = DEFAULT_TOKEN_URL
-    credentials: Optional[Credentials] = field(default=None, repr=False, compare=False)
-    policy: PayloadPolicy = field(default=DEFAULT_POLICY, repr=False, compare=False)
-    before_send: Optional[Callable[..., Any]] = field(default=None, repr=False, compare=False)
+    client_id: Optional[str] = field(repr=False)
+    client_secret: Optional[str] = field(repr=False)
+    token_url: str
+    credentials: Optional[Credentials] = field(repr=False, compare=False)
+    api_url: str
+    base_url: Optional[str]
+    shutdown_timeout: float
+    timeout: tuple[float, float]
+    verify: Union[bool, str]
+    allow_insecure_http: bool
+    delivery: DeliveryOptions
+    spool_path: Optional[str]
+    spool_max_bytes: int
+    spool_max_age: float
+    policy: PayloadPolicy = field(repr=False, compare=False)
+    before_send: Optional[Callable[..., Any]] = field(repr=False, compare=False)
 
 
-def from_environment(key: str, value: Any, environ: Mapping[str, str]) -> Any:
-    """The keyword's value, else its environment variable's (empty counts as unset)."""
-    if value is None or value == "":
-        env = ENVIRONMENT.get(key)
-        if env:
-            return environ.get(env) or None
-    return value
+def environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The values the environment gives, by keyword name (an empty variable counts as unset)."""
+    return {name: environ[env] for name, env in ENVIRONMENT.items() if environ.get(env)}
 
 
-def positive_int(key: str, value: Any) -> int:
-    """``value`` as an int >= 1 (digits in a string too); else ``ConfigurationError`` naming ``key``."""
-    if isinstance(value, bool):
-        raise ConfigurationError(key, f"must be a positive integer, got {value!r}")
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise ConfigurationError(key, f"must be a positive integer, got {value!r}") from None
-    if number < 1:
-        raise ConfigurationError(key, f"must be a positive integer, got {value!r}")
-    return number
+def resolve(options: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> Settings:
+    """Validate the handler's keywords (missing ones take the table's default), filling gaps from the environment.
 
-
-def non_negative_int(key: str, value: Any) -> int:
-    """``value`` as an int >= 0; else ``ConfigurationError`` naming ``key``."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ConfigurationError(key, f"must be an integer >= 0, got {value!r}")
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigurationError(key, f"must be an integer >= 0, got {value!r}") from None
-    if number < 0:
-        raise ConfigurationError(key, f"must be an integer >= 0, got {value!r}")
-    return number
-
-
-def seconds(key: str, value: Any, *, allow_zero: bool = True) -> float:
-    """``value`` as a finite number of seconds >= 0 (> 0 unless ``allow_zero``); else ``ConfigurationError``."""
-    if isinstance(value, bool):
-        raise ConfigurationError(key, f"must be a number of seconds, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigurationError(key, f"must be a number of seconds, got {value!r}") from None
-    if math.isnan(number) or number < 0 or (number == 0 and not allow_zero) or math.isinf(number):
-        raise ConfigurationError(key, f"must be a finite number of seconds >= 0, got {value!r}")
-    return number
-
-
-def optional_rate(key: str, value: Any) -> Optional[float]:
-    """A rate per minute, or None/0/"off" to turn rate limiting off (a local Inbox, benchmarks)."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null", "off")):
-        return None
-    rate = seconds(key, value)
-    return rate or None
-
-
-def optional_path(key: str, value: Any) -> Optional[str]:
-    """A file path as a string, or None for None/""; else ``ConfigurationError`` naming ``key``."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, (str, os.PathLike)):
-        raise ConfigurationError(key, f"must be a file path, got {type(value).__name__}")
-    return os.fspath(value)
-
-
-def http_url(key: str, value: Any) -> Optional[str]:
-    """An http(s) URL with a host, or None for None/""; else ``ConfigurationError`` naming ``key``."""
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise ConfigurationError(key, f"must be a URL string, got {type(value).__name__}")
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(key, f"must be an http(s) URL such as https://shop.example, got {value!r}")
-    return value
-
-
-def ca_bundle(key: str, value: Any) -> Union[bool, str]:
-    """``True`` (the system's CA bundle) or the path of a CA bundle file or directory that exists."""
-    if value is True:
-        return True
-    if value is False or value is None:
-        raise ConfigurationError(key, "TLS verification cannot be turned off; pass a CA bundle path")
-    if not isinstance(value, (str, os.PathLike)) or not os.path.exists(value):
-        raise ConfigurationError(key, f"must be True or the path of a CA bundle that exists, got {value!r}")
-    return os.fspath(value)
-
-
-def name_list(key: str, value: Any) -> tuple[str, ...]:
-    """Names as a list (dictConfig, YAML) or one comma-separated string (INI files)."""
-    if value is None:
-        return ()
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple, set, frozenset)) or not all(isinstance(i, str) for i in items):
-        raise ConfigurationError(key, f"must be a list of names, got {value!r}")
-    return tuple(item.strip() for item in items if item.strip())
-
-
-def flag(key: str, value: Any) -> bool:
-    """A boolean from a keyword or an INI/environment string ("true", "0", "yes", ...)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise ConfigurationError(key, f"must be true or false, got {value!r}")
-
-
-def byte_size(key: str, value: Any, minimum: int) -> int:
-    """A positive number of bytes at least ``minimum``, from an int or a numeric string."""
-    number = positive_int(key, value)
-    if number < minimum:
-        raise ConfigurationError(key, f"must be at least {minimum} bytes, got {value!r}")
-    return number
-
-
-def hook(key: str, value: Any) -> Optional[Callable[..., Any]]:
-    """A callable, or the dotted path of one (``"myshop.logs.before_send"``, also ``"myshop.logs:before_send"``)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        module_name, _, name = value.strip().replace(":", ".").rpartition(".")
-        try:
-            value = getattr(importlib.import_module(module_name), name)
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ConfigurationError(key, f"cannot import {value!r}: {exc}") from None
-    if not callable(value):
-        raise ConfigurationError(key, f"must be a function f(payload, record), got {type(value).__name__}")
-    return value  # type: ignore[no-any-return]  # callable() narrowed it
-
-
-def payload_policy(
-    *,
-    redact_keys: Any,
-    redact_headers: Any,
-    keep_keys: Any,
-    keep_headers: Any,
-    redact_defaults: Any,
-    max_body_bytes: Any,
-    max_payload_bytes: Any,
-    secrets: tuple[Any, ...],
-) -> PayloadPolicy:
-    """Redaction and size bounds; ``secrets`` (the handler's own keys) are redacted wherever they appear."""
-    return PayloadPolicy(
-        redactor=Redactor(
-            keys=name_list("redact_keys", redact_keys),
-            headers=name_list("redact_headers", redact_headers),
-            keep_keys=name_list("keep_keys", keep_keys),
-            keep_headers=name_list("keep_headers", keep_headers),
-            defaults=flag("redact_defaults", redact_defaults),
-            values=tuple(secret for secret in secrets if isinstance(secret, str)),
-        ),
-        max_body_bytes=byte_size("max_body_bytes", max_body_bytes, MIN_BODY_BYTES),
-        max_payload_bytes=byte_size("max_payload_bytes", max_payload_bytes, MIN_PAYLOAD_BYTES),
-    )
-
-
-def auth_mode(
-    public_key: Any,
-    secret_key: Any,
-    client_id: Any,
-    client_secret: Any,
-    credentials: Any,
-    *,
-    environ: Mapping[str, str],
-) -> str:
-    """``"credentials"``, ``"oauth"`` or ``"basic"``: how the handler authenticates (see ``resolve``)."""
-    basic, oauth = bool(public_key or secret_key), bool(client_id or client_secret)
-    if credentials is not None:
-        if not callable(credentials):
-            raise ConfigurationError(
-                "credentials",
-                f"must be a callable integration_id -> (public_key, secret_key), got {type(credentials).__name__}",
-            )
-        if basic or oauth:
-            raise ConfigurationError("credentials", "give credentials or a key pair (or an OAuth2 client), not both")
-        return "credentials"
-    if basic and oauth:
-        raise ConfigurationError("client_id", "give public_key/secret_key or client_id/client_secret, not both")
-    if basic:
-        return "basic"
-    if oauth or environ.get(ENVIRONMENT["client_id"]) or environ.get(ENVIRONMENT["client_secret"]):
-        return "oauth"
-    return "basic"
-
-
-def resolve(
-    *,
-    integration_id: Any = None,
-    public_key: Optional[str] = None,
-    secret_key: Optional[str] = None,
-    api_url: Optional[str] = None,
-    base_url: Optional[str] = None,
-    queue_size: Any = 1000,
-    shutdown_timeout: Any = 5.0,
-    timeout: TimeoutArg = None,
-    max_retries: Any = 5,
-    max_backoff: Any = 30.0,
-    verify: Union[bool, str] = True,
-    allow_insecure_http: bool = False,
-    rate_limit_per_minute: Any = 100,
-    rate_limit_burst: Any = 15,
-    summary_window: Any = 60.0,
-    breaker_threshold: Any = 5,
-    breaker_cooldown: Any = 1.0,
-    spool_path: Any = None,
-    spool_max_bytes: Any = 50 * 1024 * 1024,
-    spool_max_age: Any = 7 * 24 * 3600.0,
-    client_id: Optional[str] = None,
-    client_secret: Optional[str] = None,
-    token_url: Optional[str] = None,
-    credentials: Optional[Credentials] = None,
-    redact_keys: Any = None,
-    redact_headers: Any = None,
-    keep_keys: Any = None,
-    keep_headers: Any = None,
-    redact_defaults: Any = True,
-    before_send: Any = None,
-    max_body_bytes: Any = DEFAULT_MAX_BODY_BYTES,
-    max_payload_bytes: Any = DEFAULT_MAX_PAYLOAD_BYTES,
-    environ: Optional[Mapping[str, str]] = None,
-) -> Settings:
-    """Validate the handler's keywords, filling gaps from the environment.
-
-    Authentication: ``credentials`` when given; else the pair given as keywords (``public_key``/``secret_key``
-    or ``client_id``/``client_secret``, not both); else OAuth2 when ``SENDCLOUD_CLIENT_ID`` or
-    ``SENDCLOUD_CLIENT_SECRET`` is set, else Basic with ``SENDCLOUD_PUBLIC_KEY``/``SENDCLOUD_SECRET_KEY``.
+    Authentication follows ``auth.auth_mode``: ``credentials``, or the pair given as keywords, else OAuth2 when
+    ``SENDCLOUD_CLIENT_ID`` or ``SENDCLOUD_CLIENT_SECRET`` is set, else Basic. Only the chosen pair is read
+    from the environment.
     """
     env = os.environ if environ is None else environ
-    raw_id = from_environment("integration_id", integration_id, env)
-    if raw_id is None and credentials is None:
-        raise ConfigurationError(
-            "integration_id", "missing: pass integration_id= or set SENDCLOUD_INTEGRATION_ID"
-        )
-    mode = auth_mode(public_key, secret_key, client_id, client_secret, credentials, environ=env)
-    pair: tuple[tuple[str, Any], ...] = ()
-    if mode == "basic":
-        public_key = from_environment("public_key", public_key, env)
-        secret_key = from_environment("secret_key", secret_key, env)
-        pair = (("public_key", public_key), ("secret_key", secret_key))
-    elif mode == "oauth":
-        client_id = from_environment("client_id", client_id, env)
-        client_secret = from_environment("client_secret", client_secret, env)
-        pair = (("client_id", client_id), ("client_secret", client_secret))
-    for key, value in pair:
-        if not value:
-            raise ConfigurationError(key, f"missing: pass {key}= or set {ENVIRONMENT[key]}")
-        if not isinstance(value, str):
-            raise ConfigurationError(key, f"must be a string, got {type(value).__name__}")
-    return Settings(
-        integration_id=None if raw_id is None else positive_int("integration_id", raw_id),
-        public_key=public_key if mode == "basic" else None,
-        secret_key=secret_key if mode == "basic" else None,
-        client_id=client_id if mode == "oauth" else None,
-        client_secret=client_secret if mode == "oauth" else None,
-        token_url=check_api_url(
-            from_environment("token_url", token_url, env) or DEFAULT_TOKEN_URL, allow_insecure_http, key="token_url"
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise ConfigurationError(unknown[0], f"not an option of SendcloudHandler; known are {', '.join(OPTIONS)}")
+    values: dict[str, Any] = {}
+    for name, option in OPTIONS.items():
+        value = options.get(name, option.default)
+        if value is None and option.env and name not in KEYS:  # keys wait until the way to authenticate is known
+            value = env.get(option.env) or None
+        values[name] = option.parse(name, option.fallback if value is None else value)
+    public_key, secret_key, client_id, client_secret = (values[name] for name in KEYS)
+    credentials = values["credentials"]
+    mode = auth_mode(public_key, secret_key, client_id, client_secret, credentials, environment=environment(env))
+    if values["integration_id"] is None and mode != "credentials":
+        env_name = ENVIRONMENT["integration_id"]
+        raise ConfigurationError("integration_id", f"missing: pass integration_id= or set {env_name}")
+    mode = "basic" if mode == "none" else mode  # nothing given anywhere: say which keys Basic needs
+    for name in KEYS:
+        if name not in PAIRS.get(mode, ()):
+            values[name] = None  # the other pair's environment variables are not read
+        elif values[name] is None:
+            values[name] = OPTIONS[name].parse(name, env.get(ENVIRONMENT[name]) or None)
+    missing = missing_key(mode, values)
+    if missing is not None:
+        raise ConfigurationError(missing, f"missing: pass {missing}= or set {ENVIRONMENT[missing]}")
+    for name in ("api_url", "token_url"):
+        values[name] = check_api_url(values[name], values["allow_insecure_http"], key=name)
+    delivery = DeliveryOptions(**{f.name: values[f.name] for f in fields(DeliveryOptions) if f.name in values})
+    policy = PayloadPolicy(
+        redactor=Redactor(
+            keys=values["redact_keys"],
+            headers=values["redact_headers"],
+            keep_keys=values["keep_keys"],
+            keep_headers=values["keep_headers"],
+            defaults=values["redact_defaults"],
+            values=tuple(values[name] for name in KEYS if values[name]),  # our own keys, wherever they appear
         ),
-        credentials=credentials,
-        api_url=check_api_url(from_environment("api_url", api_url, env) or DEFAULT_API_URL, allow_insecure_http),
-        base_url=http_url("base_url", base_url),
-        shutdown_timeout=seconds("shutdown_timeout", shutdown_timeout),
-        timeout=normalise_timeout(timeout),
-        verify=ca_bundle("verify", verify),
-        allow_insecure_http=bool(allow_insecure_http),
-        delivery=DeliveryOptions(
-            queue_size=positive_int("queue_size", queue_size),
-            max_retries=non_negative_int("max_retries", max_retries),
-            max_backoff=seconds("max_backoff", max_backoff),
-            rate_limit_per_minute=optional_rate("rate_limit_per_minute", rate_limit_per_minute),
-            rate_limit_burst=positive_int("rate_limit_burst", rate_limit_burst),
-            summary_window=seconds("summary_window", summary_window),
-            breaker_threshold=positive_int("breaker_threshold", breaker_threshold),
-            breaker_cooldown=seconds("breaker_cooldown", breaker_cooldown, allow_zero=False),
-        ),
-        spool_path=optional_path("spool_path", spool_path),
-        spool_max_bytes=positive_int("spool_max_bytes", spool_max_bytes),
-        spool_max_age=seconds("spool_max_age", spool_max_age),
-        policy=payload_policy(
-            redact_keys=redact_keys,
-            redact_headers=redact_headers,
-            keep_keys=keep_keys,
-            keep_headers=keep_headers,
-            redact_defaults=redact_defaults,
-            max_body_bytes=max_body_bytes,
-            max_payload_bytes=max_payload_bytes,
-            secrets=(public_key, secret_key, client_id, client_secret),
-        ),
-        before_send=hook("before_send", before_send),
+        max_body_bytes=values["max_body_bytes"],
+        max_payload_bytes=values["max_payload_bytes"],
     )
+    kept = {f.name: values[f.name] for f in fields(Settings) if f.name in values}
+    return Settings(**kept, delivery=delivery, policy=policy)

@@ -1,4 +1,8 @@
-"""OAuth2 client credentials for the Sendcloud API: fetch a bearer token, keep it, renew it in time.
+"""How a client authenticates: the one rule choosing the way, and OAuth2 client credentials.
+
+``auth_mode`` decides between a Basic key pair, an OAuth2 client and ``credentials`` (a key pair per
+integration) for the handler, the client and the command line alike; ``key_pair`` checks what ``credentials``
+gives.
 
 ``ClientCredentials`` is a ``requests`` auth: every request it signs carries ``Authorization: Bearer <token>``.
 The token comes from the token endpoint (``grant_type=client_credentials``, ``scope=api``, the client id and
@@ -18,12 +22,14 @@ import math
 import re
 import threading
 import time
-from typing import Any, Callable, Optional, Union
+from collections.abc import Mapping
+from typing import Any, Callable, Literal, Optional, Union
 
 import requests
 
 from ._http import error_from_response, redacted_url, send
-from .errors import TransportError
+from ._validators import DEFAULT_TIMEOUT
+from .errors import ConfigurationError, TransportError
 
 __all__ = ["DEFAULT_TOKEN_URL", "SCOPE", "BearerToken", "ClientCredentials"]
 
@@ -35,6 +41,65 @@ SCOPE = "api"
 RENEW_MARGIN = 60.0
 #: A token that fits in ``Authorization: Bearer <token>`` (RFC 6750 b64token); anything else is not used.
 _BEARER_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+#: ``credentials(integration_id) -> (public_key, secret_key)``; ``None`` (or a pair with an empty key) when the
+#: platform holds no keys for that integration. ``integration_id`` is ``None`` for account-wide requests.
+Credentials = Callable[[Any], Optional["tuple[str, str]"]]
+#: How a client authenticates; ``"none"`` when nothing was given at all.
+AuthMode = Literal["basic", "oauth", "credentials", "none"]
+#: The two keywords of each way that takes a pair of keys.
+PAIRS: Mapping[str, tuple[str, str]] = {"basic": ("public_key", "secret_key"), "oauth": ("client_id", "client_secret")}
+
+
+def auth_mode(
+    public_key: Any = None,
+    secret_key: Any = None,
+    client_id: Any = None,
+    client_secret: Any = None,
+    credentials: Any = None,
+    *,
+    environment: Optional[Mapping[str, Any]] = None,
+) -> AuthMode:
+    """The one way to authenticate these keywords choose: exactly one may be given.
+
+    A keyword counts as given unless it is None. ``credentials`` excludes both pairs, and a Basic key
+    excludes an OAuth2 one. When no keyword chooses, ``environment`` (values from the environment by keyword
+    name) does: OAuth2 when it holds ``client_id`` or ``client_secret``, else Basic when it holds a key.
+
+    Raises:
+        ConfigurationError: two ways were given, or ``credentials`` is not callable.
+    """
+    basic = public_key is not None or secret_key is not None
+    oauth = client_id is not None or client_secret is not None
+    if credentials is not None:
+        if not callable(credentials):
+            raise ConfigurationError(
+                "credentials",
+                f"must be a callable integration_id -> (public_key, secret_key), got {type(credentials).__name__}",
+            )
+        if basic or oauth:
+            raise ConfigurationError("credentials", "give credentials or a key pair (or an OAuth2 client), not both")
+        return "credentials"
+    if basic and oauth:
+        raise ConfigurationError("client_id", "give public_key/secret_key or client_id/client_secret, not both")
+    if basic or oauth:
+        return "basic" if basic else "oauth"
+    found = environment or {}
+    if found.get("client_id") or found.get("client_secret"):
+        return "oauth"
+    return "basic" if found.get("public_key") or found.get("secret_key") else "none"
+
+
+def missing_key(mode: str, keys: Mapping[str, Any]) -> Optional[str]:
+    """The first keyword of ``mode``'s pair that ``keys`` lacks (None or empty); None when the pair is whole."""
+    return next((name for name in PAIRS.get(mode, ()) if not keys.get(name)), None)
+
+
+def key_pair(value: Any) -> Optional[tuple[str, str]]:
+    """``value`` as the ``(public_key, secret_key)`` pair ``credentials`` must give (non-empty strings), or None."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(k, str) and k for k in value):
+        return (value[0], value[1])
+    return None
 
 
 class ClientCredentials(requests.auth.AuthBase):
@@ -62,7 +127,7 @@ class ClientCredentials(requests.auth.AuthBase):
         *,
         scope: Optional[str] = SCOPE,
         session: Optional[requests.Session] = None,
-        timeout: Union[float, tuple[float, float]] = (3.05, 10.0),
+        timeout: Union[float, tuple[float, float]] = DEFAULT_TIMEOUT,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = (client_id, client_secret)

@@ -16,86 +16,56 @@ shared with the token request. The client knows nothing of logging or threads.
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import json
 from collections.abc import Iterator
-from typing import Any, Callable, Optional, Union
-from urllib.parse import urljoin, urlsplit
+from typing import Any, Optional, Union
+from urllib.parse import urljoin
 
 import requests
 import requests.adapters
 
 from ._http import error_from_response, send
 from ._http import parse_retry_after as parse_retry_after  # noqa: PLC0414  # importable here, where it lived
-from ._http import redacted_url as _redacted_url
 from ._types import Payload
+from ._validators import (
+    DEFAULT_API_URL,
+    DEFAULT_TIMEOUT,
+    TimeoutArg,
+    ca_bundle,
+    check_api_url,
+    is_loopback_host,
+    normalise_timeout,
+)
+from ._validators import redacted_url as _redacted_url
 from ._version import __version__
-from .auth import DEFAULT_TOKEN_URL, BearerToken, ClientCredentials
+from .auth import (
+    DEFAULT_TOKEN_URL,
+    PAIRS,
+    BearerToken,
+    ClientCredentials,
+    Credentials,
+    auth_mode,
+    key_pair,
+    missing_key,
+)
 from .errors import APIError, ConfigurationError, MissingCredentialsError
 
-DEFAULT_API_URL = "https://panel.sendcloud.sc/api/v3"
-#: (connect, read) seconds. Connect slightly above a multiple of 3 s, the TCP retransmission window.
-DEFAULT_TIMEOUT = (3.05, 10.0)
+#: The public names, those defined here and those whose checks the settings share (from ``_validators``).
+__all__ = [
+    "DEFAULT_API_URL",
+    "DEFAULT_TIMEOUT",
+    "USER_AGENT",
+    "Credentials",
+    "SendcloudClient",
+    "TimeoutArg",
+    "check_api_url",
+    "is_loopback_host",
+    "normalise_timeout",
+    "parse_retry_after",
+]
+
 USER_AGENT = f"sendcloud-logging/{__version__}"
-
-TimeoutArg = Union[float, "tuple[float, float]", None]
-
-#: ``credentials(integration_id) -> (public_key, secret_key)``; ``None`` (or a pair with an empty key) when the
-#: platform holds no keys for that integration. ``integration_id`` is ``None`` for account-wide requests.
-Credentials = Callable[[Any], Optional["tuple[str, str]"]]
-
-
-def normalise_timeout(timeout: TimeoutArg) -> tuple[float, float]:
-    """Accept a number (both timeouts) or a (connect, read) pair; ``None`` means the default."""
-    if timeout is None:
-        return DEFAULT_TIMEOUT
-    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
-        pair = (float(timeout), float(timeout))
-    elif isinstance(timeout, (tuple, list)) and len(timeout) == 2:
-        pair = (float(timeout[0]), float(timeout[1]))
-    else:
-        raise ConfigurationError("timeout", f"expected seconds or a (connect, read) pair, got {timeout!r}")
-    if min(pair) <= 0:
-        raise ConfigurationError("timeout", "timeouts must be greater than 0")
-    return pair
-
-
-def is_loopback_host(host: Optional[str]) -> bool:
-    """True for localhost and loopback addresses, where plain http cannot leak anything."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_api_url(api_url: str, allow_insecure_http: bool = False, key: str = "api_url") -> str:
-    """Return ``api_url`` without a trailing slash; refuse plain http to anything but loopback.
-
-    ``key`` names the setting in errors (``token_url`` is checked the same way).
-    """
-    if not isinstance(api_url, str) or not api_url:
-        raise ConfigurationError(key, "must be a non-empty URL")
-    parts = urlsplit(api_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(key, f"not an http(s) URL: {_redacted_url(api_url)!r}")
-    try:
-        parts.port  # noqa: B018  # raises ValueError for a port out of range or not a number
-    except ValueError:
-        raise ConfigurationError(key, f"has an invalid port: {_redacted_url(api_url)!r}") from None
-    if parts.username is not None or parts.password is not None:
-        raise ConfigurationError(key, "must not carry credentials (user:password@); pass the keys as keywords")
-    if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(parts.hostname):
-        raise ConfigurationError(
-            key,
-            "plain http would send the API keys unencrypted; use https, a loopback host, "
-            "or allow_insecure_http=True",
-        )
-    return api_url.rstrip("/")
 
 
 class SendcloudClient:
@@ -144,19 +114,12 @@ class SendcloudClient:
     ) -> None:
         self.api_url = check_api_url(api_url, allow_insecure_http)
         self.timeout = normalise_timeout(timeout)
-        if verify is False:
-            raise ConfigurationError("verify", "TLS verification cannot be turned off; pass a CA bundle path")
-        basic = public_key is not None or secret_key is not None
-        oauth = client_id is not None or client_secret is not None
-        if basic + oauth + (credentials is not None) > 1:
-            raise ConfigurationError(
-                "credentials", "give one of public_key/secret_key, client_id/client_secret or credentials"
-            )
-        if credentials is not None and not callable(credentials):
-            raise ConfigurationError("credentials", "must be a callable integration_id -> (public_key, secret_key)")
-        if oauth and not (client_id and client_secret):
-            missing = "client_secret" if client_id else "client_id"
-            raise ConfigurationError(missing, "missing: OAuth2 needs both client_id and client_secret")
+        verify = ca_bundle("verify", verify)
+        mode = auth_mode(public_key, secret_key, client_id, client_secret, credentials)
+        given = dict(public_key=public_key, secret_key=secret_key, client_id=client_id, client_secret=client_secret)
+        missing = missing_key(mode, given)
+        if missing is not None:
+            raise ConfigurationError(missing, f"missing: give both {' and '.join(PAIRS[mode])}")
         self._owns_session = session is None
         self._session = session if session is not None else requests.Session()
         self._session.headers["User-Agent"] = USER_AGENT
@@ -175,7 +138,7 @@ class SendcloudClient:
         self._credentials = credentials
         #: The OAuth2 token keeper, when the client authenticates with client credentials.
         self.oauth: Optional[ClientCredentials] = None
-        if oauth:
+        if mode == "oauth":
             self.oauth = ClientCredentials(
                 str(client_id),
                 str(client_secret),
@@ -184,7 +147,7 @@ class SendcloudClient:
                 timeout=self.timeout,
             )
             self._session.auth = self.oauth
-        elif basic:
+        elif mode == "basic":
             self._session.auth = requests.auth.HTTPBasicAuth(public_key or "", secret_key or "")
 
     def __repr__(self) -> str:
@@ -311,11 +274,12 @@ class SendcloudClient:
             raise MissingCredentialsError(
                 401, "no_credentials", f"credentials({integration_id!r}) raised {type(exc).__name__}"
             ) from exc
-        if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not all(isinstance(k, str) and k for k in pair):
+        keys = key_pair(pair)
+        if keys is None:
             raise MissingCredentialsError(
                 401, "no_credentials", f"credentials({integration_id!r}) gave no (public_key, secret_key) pair"
             )
-        return requests.auth.HTTPBasicAuth(pair[0], pair[1])
+        return requests.auth.HTTPBasicAuth(*keys)
 
 
 def _id(integration_id: Union[int, str]) -> str:

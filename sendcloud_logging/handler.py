@@ -20,9 +20,11 @@ from ._delivery.summary import Signature, snapshot_signature
 from ._delivery.worker import Job, Worker
 from ._payload import build_payload
 from ._payload.hook import BeforeSend
-from ._settings import Settings, positive_int, resolve
+from ._settings import DEFAULTS, OPTIONS, Settings, positive_int, resolve
 from ._types import Drop, Payload
-from .client import Credentials, SendcloudClient, TimeoutArg
+from ._validators import TimeoutArg
+from .auth import Credentials
+from .client import SendcloudClient
 
 #: Loggers whose records never enter the handler: our own, and the HTTP stack below the client.
 OWN_LOGGERS = ("sendcloud_logging", "urllib3", "requests", "charset_normalizer")
@@ -32,130 +34,103 @@ class SendcloudHandler(logging.Handler):
     """Send error records to Sendcloud's connection issue log, from a background thread.
 
     Every argument is a keyword with a default, so ``logging.config.dictConfig`` and ``fileConfig`` can
-    build it. ``integration_id``, ``public_key``, ``secret_key`` and ``api_url`` fall back to the
-    environment variables ``SENDCLOUD_INTEGRATION_ID``, ``SENDCLOUD_PUBLIC_KEY``, ``SENDCLOUD_SECRET_KEY``
-    and ``SENDCLOUD_API_URL``.
+    build it; text such as ``"false"`` or ``"30"`` (what ``fileConfig`` gives) is read as the value it spells.
+    A keyword left at None falls back to its environment variable: ``SENDCLOUD_INTEGRATION_ID``,
+    ``SENDCLOUD_PUBLIC_KEY``, ``SENDCLOUD_SECRET_KEY``, ``SENDCLOUD_CLIENT_ID``, ``SENDCLOUD_CLIENT_SECRET``,
+    ``SENDCLOUD_TOKEN_URL`` and ``SENDCLOUD_API_URL``.
 
     Args:
         level: Records below this level are ignored (default ERROR).
-        integration_id: The Sendcloud integration the logs belong to.
+        integration_id: The Sendcloud integration the logs belong to; a record's
+            extra={'integration_id': N} overrides it.
         public_key: API public key.
         secret_key: API secret key.
-        api_url: API v3 base URL (default ``https://panel.sendcloud.sc/api/v3``).
+        client_id: OAuth2 client id (client credentials), instead of public_key/secret_key; the token is
+            cached and renewed before it expires and once on a 401.
+        client_secret: OAuth2 client secret.
+        token_url: OAuth2 token endpoint (default https://account.sendcloud.com/oauth2/token); plain http
+            only to loopback hosts.
+        credentials: For platforms holding a key pair per merchant: a callable integration_id ->
+            (public_key, secret_key), or its dotted path, asked on the worker thread before each POST;
+            integration_id is then optional, and pacing and refused keys are kept per key pair.
+        api_url: API v3 base URL (default https://panel.sendcloud.sc/api/v3); plain http only to loopback
+            hosts.
         base_url: The shop URL used when a record carries none.
-        queue_size: Records waiting at most; more are dropped and counted (``queue_full``).
-        shutdown_timeout: Seconds ``close()`` (and so interpreter exit) may spend delivering what is queued.
+        queue_size: Records waiting at most; more are dropped and counted (queue_full).
+        shutdown_timeout: Seconds close() (and so interpreter exit) may spend delivering what is queued.
         timeout: HTTP timeout in seconds, or a (connect, read) pair.
-        max_retries: Retries of a log after a transport error, 408 or 5xx (full-jitter exponential backoff).
+        max_retries: Retries of a log after a transport error, 408, 429 or 5xx (full-jitter exponential
+            backoff).
         max_backoff: Upper bound in seconds of one wait between retries.
-        verify: TLS verification: ``True`` or a CA bundle path (it cannot be turned off).
-        allow_insecure_http: Permit a plain http ``api_url`` to a non-loopback host.
-        rate_limit_per_minute: POSTs a minute at most (API: 100); ``None`` turns pacing off.
+        verify: TLS verification: True or a CA bundle path (it cannot be turned off).
+        allow_insecure_http: Permit a plain http api_url or token_url to a non-loopback host.
+        rate_limit_per_minute: POSTs a minute at most (the API's limit); None (or off) turns pacing off.
         rate_limit_burst: POSTs that may go at once after a quiet spell (API: 15 a second).
         summary_window: Seconds in which repeats of one problem become one summary log; 0 turns it off.
         breaker_threshold: Failures in a row that open the circuit (no POSTs, then one probe).
-        breaker_cooldown: First wait in seconds of an open circuit; doubles per failed probe up to max_backoff.
+        breaker_cooldown: First wait in seconds of an open circuit; doubles per failed probe up to
+            max_backoff.
         spool_path: A SQLite file that keeps logs until the API took them, across crashes and restarts.
-        spool_max_bytes: Size of the spool at most; more logs are dropped (``spool_full``).
-        spool_max_age: Seconds a log may wait in the spool before it is dropped (``expired``).
-        client_id: OAuth2 client id (client credentials), instead of ``public_key``/``secret_key``; falls back
-            to ``SENDCLOUD_CLIENT_ID``. The token is cached and renewed before it expires and once on a 401.
-        client_secret: OAuth2 client secret; falls back to ``SENDCLOUD_CLIENT_SECRET``.
-        token_url: OAuth2 token endpoint (default ``https://account.sendcloud.com/oauth2/token``); falls back
-            to ``SENDCLOUD_TOKEN_URL``.
-        credentials: For platforms holding a key pair per merchant: a callable ``integration_id ->
-            (public_key, secret_key)`` (in ``dictConfig``: ``"ext://myapp.keys_for"``), asked on the worker
-            thread before each POST. ``integration_id`` is then optional; each record names its own in
-            ``extra``. Pacing (rate limit) and refused credentials are kept per key pair.
-        redact_keys: More body, form, JSON, XML and query key words to redact (``[Filtered]``) besides the
-            defaults (password, token, secret, card_number, iban...); a list, or one comma-separated string.
+        spool_max_bytes: Size of the spool at most; more logs are dropped (spool_full).
+        spool_max_age: Seconds a log may wait in the spool before it is dropped (expired).
+        redact_keys: More body, form, JSON, XML and query key words to redact besides the defaults; a
+            list, or one comma-separated string.
         redact_headers: More header names, or words of names, to redact besides the defaults.
-        keep_keys: Keys never redacted: a default word listed here is switched off (``"token"``), a full key
-            name is kept although it contains a word (``"token_type"``).
-        keep_headers: The same for headers (``"WWW-Authenticate"``).
-        redact_defaults: False switches every built-in redaction list off (``redact_*`` still apply).
-        before_send: ``f(payload, record) -> payload or None``, called on the worker thread with the redacted
-            payload and the original record; ``None`` drops the record (counted as ``before_send``). A
-            callable, or its dotted path (in ``dictConfig`` also ``"ext://myapp.logs.before_send"``).
-        max_body_bytes: Bytes of ``request.payload``, ``response.body`` and ``exception`` at most (64 KiB).
-        max_payload_bytes: Bytes of the whole POST body at most (256 KiB); the largest parts are cut first.
+        keep_keys: Keys never redacted: a default word listed here is switched off (token), a full key
+            name is kept although it contains a word (token_type).
+        keep_headers: The same for headers (WWW-Authenticate).
+        redact_defaults: False switches every built-in redaction list off (redact_keys/redact_headers
+            still apply).
+        before_send: f(payload, record) -> payload or None, called on the worker thread with the redacted
+            payload; None drops the record (before_send). A callable or its dotted path.
+        max_body_bytes: Bytes of request.payload, response.body and exception at most (at least 1024).
+        max_payload_bytes: Bytes of the whole POST body at most (at least 16384); the largest parts are
+            cut first.
 
     Raises:
         ConfigurationError: a ``ValueError`` naming the missing or bad keyword.
     """
 
-    def __init__(
+    def __init__(  # the defaults are the option table's (``_settings.DEFAULTS``); None means "not given"
         self,
-        level: Union[int, str] = logging.ERROR,
+        level: Union[int, str] = DEFAULTS["level"],
         *,
         integration_id: Union[int, str, None] = None,
         public_key: Optional[str] = None,
         secret_key: Optional[str] = None,
-        api_url: Optional[str] = None,
-        base_url: Optional[str] = None,
-        queue_size: int = 1000,
-        shutdown_timeout: float = 5.0,
-        timeout: TimeoutArg = None,
-        max_retries: int = 5,
-        max_backoff: float = 30.0,
-        verify: Union[bool, str] = True,
-        allow_insecure_http: bool = False,
-        rate_limit_per_minute: Optional[float] = 100,
-        rate_limit_burst: int = 15,
-        summary_window: float = 60.0,
-        breaker_threshold: int = 5,
-        breaker_cooldown: float = 1.0,
-        spool_path: Optional[str] = None,
-        spool_max_bytes: int = 50 * 1024 * 1024,
-        spool_max_age: float = 7 * 24 * 3600.0,
         client_id: Optional[str] = None,
         client_secret: Optional[str] = None,
         token_url: Optional[str] = None,
-        credentials: Optional[Credentials] = None,
+        credentials: Union[Credentials, str, None] = None,
+        api_url: Optional[str] = None,
+        base_url: Optional[str] = None,
+        queue_size: int = DEFAULTS["queue_size"],
+        shutdown_timeout: float = DEFAULTS["shutdown_timeout"],
+        timeout: TimeoutArg = DEFAULTS["timeout"],
+        max_retries: int = DEFAULTS["max_retries"],
+        max_backoff: float = DEFAULTS["max_backoff"],
+        verify: Union[bool, str] = DEFAULTS["verify"],
+        allow_insecure_http: Union[bool, str] = DEFAULTS["allow_insecure_http"],
+        rate_limit_per_minute: Optional[float] = DEFAULTS["rate_limit_per_minute"],
+        rate_limit_burst: int = DEFAULTS["rate_limit_burst"],
+        summary_window: float = DEFAULTS["summary_window"],
+        breaker_threshold: int = DEFAULTS["breaker_threshold"],
+        breaker_cooldown: float = DEFAULTS["breaker_cooldown"],
+        spool_path: Optional[str] = None,
+        spool_max_bytes: int = DEFAULTS["spool_max_bytes"],
+        spool_max_age: float = DEFAULTS["spool_max_age"],
         redact_keys: Union[list[str], str, None] = None,
         redact_headers: Union[list[str], str, None] = None,
         keep_keys: Union[list[str], str, None] = None,
         keep_headers: Union[list[str], str, None] = None,
-        redact_defaults: bool = True,
+        redact_defaults: Union[bool, str] = DEFAULTS["redact_defaults"],
         before_send: Union[Callable[..., Any], str, None] = None,
-        max_body_bytes: int = 64 * 1024,
-        max_payload_bytes: int = 256 * 1024,
+        max_body_bytes: int = DEFAULTS["max_body_bytes"],
+        max_payload_bytes: int = DEFAULTS["max_payload_bytes"],
     ) -> None:
-        settings = resolve(
-            integration_id=integration_id,
-            public_key=public_key,
-            secret_key=secret_key,
-            api_url=api_url,
-            base_url=base_url,
-            queue_size=queue_size,
-            shutdown_timeout=shutdown_timeout,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_backoff=max_backoff,
-            verify=verify,
-            allow_insecure_http=allow_insecure_http,
-            rate_limit_per_minute=rate_limit_per_minute,
-            rate_limit_burst=rate_limit_burst,
-            summary_window=summary_window,
-            breaker_threshold=breaker_threshold,
-            breaker_cooldown=breaker_cooldown,
-            spool_path=spool_path,
-            spool_max_bytes=spool_max_bytes,
-            spool_max_age=spool_max_age,
-            client_id=client_id,
-            client_secret=client_secret,
-            token_url=token_url,
-            credentials=credentials,
-            redact_keys=redact_keys,
-            redact_headers=redact_headers,
-            keep_keys=keep_keys,
-            keep_headers=keep_headers,
-            redact_defaults=redact_defaults,
-            before_send=before_send,
-            max_body_bytes=max_body_bytes,
-            max_payload_bytes=max_payload_bytes,
-        )
-        super().__init__(level)
+        given = locals()  # first statement: exactly the arguments
+        settings = resolve({name: given[name] for name in OPTIONS})
+        super().__init__(settings.level)
         hook = settings.before_send
         self._before_send = None if hook is None else BeforeSend(hook, settings.policy)
         self._settings = settings

@@ -2,8 +2,8 @@
 
 Every test here runs with everything captured (stdout and stderr at the file descriptor level, and every
 log record at DEBUG, the HTTP stack's included), and the module's fixture fails the test if ``PUBLIC_KEY``
-or ``SECRET_KEY`` appears anywhere in it. TLS: ``api_url`` must be https unless loopback, verification
-cannot be turned off, ``verify=`` takes a CA bundle.
+or ``SECRET_KEY`` appears anywhere in it. TLS: ``verify=`` takes a CA bundle; the rules for ``api_url`` and
+``verify`` themselves are tested in ``test_settings``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import logging
 import socket
 from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Callable
 
 import pytest
 
@@ -76,25 +76,6 @@ def test_reprs_and_stats(app_logger: AppLogger, inbox: Inbox) -> None:
         assert_no_keys(text)
     assert "integration_id=4242" in texts[0] and "api_url=" in texts[4]  # the reprs say something useful
     client.close()
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        {"api_url": "http://sendcloud.example/api/v3"},
-        {"api_url": "ftp://x"},
-        {"verify": False},
-        {"integration_id": "abc"},
-        {"timeout": "soon"},
-        {"max_body_bytes": 10},
-        {"before_send": "no_such_module_xyz.f"},
-    ],
-)
-def test_configuration_errors(kwargs: dict[str, Any]) -> None:
-    options: dict[str, Any] = {"integration_id": 1, "public_key": PUBLIC_KEY, "secret_key": SECRET_KEY, **kwargs}
-    with pytest.raises(ConfigurationError) as caught:
-        SendcloudHandler(**options)
-    assert_no_keys(str(caught.value) + repr(caught.value) + repr(caught.value.args))
 
 
 def test_a_401_from_the_inbox(app_logger: AppLogger, other_inbox: Inbox, capfd: pytest.CaptureFixture[str]) -> None:
@@ -167,29 +148,6 @@ def test_the_handlers_own_keys_never_reach_the_log(app_logger: AppLogger, inbox:
 
 
 # TLS ------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("url", ["http://panel.sendcloud.sc/api/v3", "http://10.0.0.1/api/v3", "http://localhost.example/x"])
-def test_plain_http_only_to_loopback(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigurationError, match="api_url"):
-        SendcloudHandler(integration_id=1, public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=url)
-    monkeypatch.setenv("SENDCLOUD_API_URL", url)
-    with pytest.raises(ConfigurationError, match="api_url"):
-        SendcloudHandler(integration_id=1, public_key=PUBLIC_KEY, secret_key=SECRET_KEY)
-    handler = SendcloudHandler(integration_id=1, public_key="p", secret_key="s", api_url=url, allow_insecure_http=True)
-    assert handler.api_url == url
-    handler.close()
-
-
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8025/api/v3", "http://[::1]:8025/api/v3", "http://localhost/api/v3"])
-def test_plain_http_to_loopback_is_allowed(url: str) -> None:
-    SendcloudHandler(integration_id=1, public_key="p", secret_key="s", api_url=url).close()
-
-
-@pytest.mark.parametrize("verify", [False, None, 0, "/no/such/ca-bundle.pem"])
-def test_tls_verification_cannot_be_turned_off(verify: Any) -> None:
-    with pytest.raises(ConfigurationError, match="verify"):
-        SendcloudHandler(integration_id=1, public_key="p", secret_key="s", verify=verify)
 
 
 def test_verify_takes_a_ca_bundle() -> None:

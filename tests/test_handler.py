@@ -14,7 +14,7 @@ from typing import Any, Callable
 import pytest
 import requests
 
-from sendcloud_logging import ConfigurationError, SendcloudHandler
+from sendcloud_logging import SendcloudHandler
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 
@@ -342,27 +342,6 @@ def test_environment_variables_configure_the_handler(inbox: Inbox, monkeypatch: 
         assert inbox.logs(31)[0]["exception"] == "env"
     finally:
         handler.close()
-
-
-@pytest.mark.parametrize(
-    "kwargs,key",
-    [
-        ({"public_key": "a", "secret_key": "b"}, "integration_id"),
-        ({"integration_id": 1, "secret_key": "b"}, "public_key"),
-        ({"integration_id": 1, "public_key": "a"}, "secret_key"),
-        ({"integration_id": "abc", "public_key": "a", "secret_key": "b"}, "integration_id"),
-        ({"integration_id": 1, "public_key": "a", "secret_key": "b", "queue_size": 0}, "queue_size"),
-        ({"integration_id": 1, "public_key": "a", "secret_key": "b", "shutdown_timeout": -1}, "shutdown_timeout"),
-        ({"integration_id": 1, "public_key": "a", "secret_key": "b", "base_url": "shop"}, "base_url"),
-        ({"integration_id": 1, "public_key": "a", "secret_key": "b", "api_url": "http://x.example"}, "api_url"),
-    ],
-)
-def test_bad_configuration_fails_at_construction(kwargs: dict[str, Any], key: str) -> None:
-    with pytest.raises(ConfigurationError) as info:
-        SendcloudHandler(**kwargs)
-    assert isinstance(info.value, ValueError)
-    assert info.value.key == key
-    assert "SENDCLOUD" in str(info.value) or key in str(info.value)
 
 
 def test_repr_and_stats_carry_no_credentials(make_handler: Callable[..., SendcloudHandler]) -> None:

@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 import pytest
 
-from sendcloud_logging import ConfigurationError, SendcloudHandler
+from sendcloud_logging import SendcloudHandler
 from sendcloud_logging._payload.redact import FILTERED
 from sendcloud_logging.inbox import Inbox
 
@@ -184,12 +184,3 @@ def test_before_send_from_dictconfig_ext_and_dotted_path(inbox: Inbox) -> None:
     for name in ("hook.ext", "hook.path"):
         assert logging.getLogger(name).handlers[0].flush(10)  # type: ignore[call-arg]
     assert sorted(got["exception"] for got in inbox.logs()) == ["[hook.ext] Failed in hook.ext", "[hook.path] Failed in hook.path"]
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [(42, "must be a function"), ("no_such_module_xyz.hook", "cannot import"), ("tests.test_hook:nothing", "cannot import")],
-)
-def test_a_bad_hook_fails_at_construction(value: Any, message: str) -> None:
-    with pytest.raises(ConfigurationError, match=f"before_send: {message}"):
-        SendcloudHandler(integration_id=1, public_key="p", secret_key="s", before_send=value)

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sendcloud_logging import ConfigurationError, SendcloudHandler
+from sendcloud_logging import SendcloudHandler
 from sendcloud_logging._delivery.summary import with_summary
 from sendcloud_logging._payload import PayloadPolicy, payload_from_record
 from sendcloud_logging._payload.limits import (
@@ -213,20 +213,6 @@ def test_header_values_and_counts_are_capped() -> None:
     result = payload(request={"headers": headers, "payload": "x"})["request"]["headers"]
     assert len(result) == MAX_HEADERS + 1 and result["…"] == f"{100 - MAX_HEADERS} more headers cut"
     assert utf8_len(result["X-0"]) <= MAX_HEADER_VALUE_BYTES and cut_of(result["X-0"])
-
-
-@pytest.mark.parametrize(
-    ("key", "value", "message"),
-    [
-        ("max_body_bytes", 100, "at least 1024"),
-        ("max_body_bytes", "lots", "positive integer"),
-        ("max_payload_bytes", 1_000, "at least 16384"),
-        ("max_payload_bytes", True, "positive integer"),
-    ],
-)
-def test_bad_bounds_fail_at_construction(key: str, value: Any, message: str) -> None:
-    with pytest.raises(ConfigurationError, match=f"{key}.*{message}"):
-        SendcloudHandler(integration_id=1, public_key="p", secret_key="s", **{key: value})
 
 
 def test_bounds_through_the_inbox(app_logger: AppLogger, inbox: Inbox) -> None:

@@ -194,23 +194,6 @@ def test_environment_variables_choose_oauth(oauth_inbox: Inbox, monkeypatch: pyt
     assert CLIENT_SECRET not in repr(handler) + repr(handler._settings)
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "key"),
-    [
-        ({"client_id": CLIENT_ID}, "client_secret"),
-        ({"client_secret": CLIENT_SECRET}, "client_id"),
-        ({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "public_key": "pk"}, "client_id"),
-        ({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "token_url": "http://tokens.example/oauth2/token"}, "token_url"),
-        ({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "token_url": "ftp://x"}, "token_url"),
-    ],
-)
-def test_bad_oauth_configuration_fails_at_construction(kwargs: dict[str, Any], key: str) -> None:
-    with pytest.raises(ConfigurationError) as failed:
-        SendcloudHandler(integration_id=1, **kwargs)
-    assert failed.value.key == key
-    assert CLIENT_SECRET not in str(failed.value)
-
-
 def test_nothing_secret_in_reprs(oauth_inbox: Inbox) -> None:
     with oauth_client(oauth_inbox) as client:
         client.create_log(INTEGRATION_ID, PAYLOAD)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional
 import pytest
 import requests
 
-from sendcloud_logging import ConfigurationError, SendcloudHandler
+from sendcloud_logging import SendcloudHandler
 from sendcloud_logging._payload import PayloadPolicy, payload_from_record
 from sendcloud_logging._payload.redact import (
     DEFAULT_HEADER_WORDS,
@@ -359,20 +359,6 @@ def test_exact_secret_values_are_replaced_anywhere() -> None:
 def test_policy_without_redactor_sends_as_given() -> None:
     result = payload(PayloadPolicy(redactor=None), request={"headers": {"Authorization": "a"}, "payload": {"token": "t"}})
     assert result["request"] == {"headers": {"Authorization": "a"}, "payload": {"token": "t"}}
-
-
-@pytest.mark.parametrize(
-    ("key", "value"),
-    [
-        ("redact_keys", 5),
-        ("redact_headers", [1, 2]),
-        ("keep_keys", {"a": 1}),
-        ("redact_defaults", "maybe"),
-    ],
-)
-def test_bad_keywords_fail_at_construction(key: str, value: Any) -> None:
-    with pytest.raises(ConfigurationError, match=key):
-        SendcloudHandler(integration_id=1, public_key="p", secret_key="s", **{key: value})
 
 
 # through the handler and the Inbox -------------------------------------------------------------------------

@@ -23,9 +23,9 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Optional
 
-from .._settings import ENVIRONMENT, auth_mode
+from .._settings import ENVIRONMENT, environment
 from .._version import __version__
-from ..auth import DEFAULT_TOKEN_URL
+from ..auth import DEFAULT_TOKEN_URL, auth_mode
 from ..client import DEFAULT_API_URL, SendcloudClient
 from ..errors import APIError, ConfigurationError, SendcloudError
 from . import demo
@@ -262,7 +262,8 @@ def _client(args: argparse.Namespace) -> SendcloudClient:
     """
     env = os.environ
     api_url = args.api_url or env.get(ENVIRONMENT["api_url"]) or DEFAULT_API_URL
-    mode = auth_mode(args.public_key, args.secret_key, args.client_id, args.client_secret, None, environ=env)
+    flags = (args.public_key, args.secret_key, args.client_id, args.client_secret)
+    mode = auth_mode(*flags, environment=environment(env))
     names = ("client_id", "client_secret") if mode == "oauth" else ("public_key", "secret_key")
     first, second = (_flag_or_environment(args, key) for key in names)
     if mode == "oauth":
