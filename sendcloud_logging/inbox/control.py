@@ -328,6 +328,14 @@ class Inbox(FaultInjection):
         """HTTP requests handled so far, any method and outcome."""
         return self._traffic.requests
 
+    def wait_for_requests(self, n: int, timeout: float = 10.0) -> bool:
+        """Block until at least ``n`` requests arrived (their request line was read), woken by each one.
+
+        Returns:
+            True once ``requests >= n``; False if ``timeout`` seconds passed first.
+        """
+        return self._traffic.wait_for_requests(n, timeout)
+
     @property
     def status_counts(self) -> dict[int, int]:
         """Answers sent so far by HTTP status, any method (dropped connections are not answers)."""

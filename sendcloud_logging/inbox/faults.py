@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ class Faults:
     """Thread-safe fault state of one Inbox."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified when latency changes: waiting requests look again
         self._queue: deque[list[Any]] = deque()  # [Fault, how many requests it still applies to]
         self._latency = 0.0
         self._chaos: Optional[_Chaos] = None
@@ -85,6 +86,25 @@ class Faults:
             raise ValueError(f"latency must be a finite number of seconds >= 0, not {seconds!r}")
         with self._lock:
             self._latency = value
+            self._lock.notify_all()
+
+    def hold(self, since: float, stop: threading.Event) -> bool:
+        """Wait out the latency of a request read at ``since`` (``time.monotonic()``); True if ``stop`` came first.
+
+        The latency is read again whenever it changes, so lowering it (to 0, say) lets waiting requests go at once.
+        """
+        with self._lock:
+            while not stop.is_set():
+                remaining = since + self._latency - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._lock.wait(remaining)
+            return True
+
+    def wake(self) -> None:
+        """Make every request waiting in ``hold`` look at its ``stop`` event again (the server is closing)."""
+        with self._lock:
+            self._lock.notify_all()
 
     def add(self, n: int, fault: Fault) -> None:
         """Apply ``fault`` to the next ``n`` requests, after the faults already queued."""
@@ -130,6 +150,7 @@ class Faults:
         with self._lock:
             self._queue.clear()
             self._latency = 0.0
+            self._lock.notify_all()
             self._chaos = None
 
 
@@ -174,7 +195,8 @@ class FaultInjection:
     def latency(self) -> float:
         """Seconds to wait before answering each request (default 0).
 
-        Only the request's own connection waits; ``stop()`` and ``refuse()`` cut the wait short.
+        Only the request's own connection waits; ``stop()`` and ``refuse()`` cut the wait short (no answer). A
+        new value applies to requests already waiting: ``latency = 0`` lets them all be answered at once.
         """
         return self._faults.latency
 

@@ -116,8 +116,7 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
             target = None
         route = server.api.match(target.path) if target is not None else None
         body, framing = self._read_body()
-        latency = server.faults.latency
-        if (latency > 0 and server.closing.wait(latency)) or server.closing.is_set():
+        if server.faults.hold(time.monotonic(), server.closing) or server.closing.is_set():
             self.close_connection = True  # stop()/refuse() while we slept: the client gets no answer
             return
         fault = server.faults.take()
@@ -352,6 +351,7 @@ class InboxHTTPServer(ThreadingHTTPServer):
         New connections are refused from here on; handler threads finish (they are woken) before this returns.
         """
         self.closing.set()
+        self.faults.wake()  # requests waiting in latency see closing, and go without an answer
         if self._thread is not None and self._wake_writer is not None:
             with contextlib.suppress(OSError):
                 self._wake_writer.send(b"x")
