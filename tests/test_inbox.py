@@ -500,30 +500,28 @@ def test_refuse_and_accept_need_a_started_inbox() -> None:
         inbox.accept()
 
 
-def test_latency_delays_each_connection_without_blocking_the_others(server: Inbox) -> None:
-    server.latency = 0.5
-    durations: list[float] = []
+def test_latency_holds_each_connection_without_blocking_the_others(server: Inbox) -> None:
+    server.latency = 60.0
+    statuses: list[int] = []
     lock = threading.Lock()
 
     def call() -> None:
         with requests.Session() as s:
-            start = time.monotonic()
             response = s.get(logs_url(server), auth=AUTH, timeout=TIMEOUT)
-            took = time.monotonic() - start
-        assert response.status_code == 200
         with lock:
-            durations.append(took)
+            statuses.append(response.status_code)
 
     threads = [threading.Thread(target=call) for _ in range(4)]
-    start = time.monotonic()
     for thread in threads:
         thread.start()
+    assert server.wait_for_requests(4, timeout=TIMEOUT)  # all four read while each is held: none waits for another
+    with lock:
+        assert statuses == []
+    server.latency = 0.0
     for thread in threads:
-        thread.join()
-    elapsed = time.monotonic() - start
-    assert len(durations) == 4
-    assert min(durations) >= 0.5
-    assert elapsed < 1.5  # one after the other would take 2 s
+        thread.join(TIMEOUT)
+    assert statuses == [200] * 4
+    assert server.connections == 4
 
 
 def test_lowering_the_latency_releases_waiting_requests(server: Inbox) -> None:
