@@ -23,7 +23,7 @@ import sendcloud_logging.inbox as inbox_package
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.inbox.timestamps import format_micros, parse_rfc3339, to_micros
 
-from .conftest import FIELDS, SCHEMA, assert_matches
+from .conftest import FIELDS, SCHEMA, assert_matches, is_rfc3339
 
 PK = "pk-inbox-test"
 SK = "sk-inbox-test"
@@ -644,6 +644,7 @@ def test_rfc3339_instants(text: str, utc: str) -> None:
     instant = parse_rfc3339(text)
     assert instant is not None
     assert format_micros(to_micros(instant)) == utc
+    assert is_rfc3339(text)  # the suite's own schema check agrees
 
 
 @pytest.mark.parametrize(
@@ -653,6 +654,8 @@ def test_rfc3339_instants(text: str, utc: str) -> None:
 )
 def test_rfc3339_rejects(text: str) -> None:
     assert parse_rfc3339(text) is None
+    # The suite's schema check agrees, but for an instant before year 1 in UTC: valid RFC 3339 the Inbox cannot store.
+    assert is_rfc3339(text) is (text == "0001-01-01T00:00:00+01:00")
 
 
 def test_an_inbox_dropped_without_stop_is_stopped_when_collected() -> None:
