@@ -43,3 +43,10 @@ __all__ = [
     "__version__",
     "payload_from_record",
 ]
+
+# Show the public path, not the private module a name lives in: tracebacks and reprs read
+# ``sendcloud_logging.NotFoundError``, as httpx does for its own names.
+__locals = locals()
+for __name in __all__:
+    if not __name.startswith("__"):
+        __locals[__name].__module__ = "sendcloud_logging"

@@ -1,16 +1,29 @@
-"""Shared fixtures: a clean logging tree and environment per test, real local servers."""
+"""Shared fixtures and helpers: a clean logging tree and environment per test, real local servers.
+
+Helpers for test modules (import them from ``.conftest``): ``AppLogger``, ``make_record``,
+``make_response``, ``free_port``, ``LineReader``, and the one schema check of the suite, ``schema_errors`` /
+``assert_valid_body`` / ``assert_matches``.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
+import queue
+import re
+import socket
+import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import IO, Any, Callable, Optional
 
 import jsonschema
 import pytest
+import requests
+from requests.structures import CaseInsensitiveDict
 
 from sendcloud_logging import SendcloudHandler
 from sendcloud_logging.inbox import Inbox
@@ -18,19 +31,138 @@ from sendcloud_logging.shop import Shop
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "sendcloud_logging" / "inbox" / "schema.json"
 SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-BODY_VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=jsonschema.FormatChecker())
+#: The nine body fields, in the API's order (written out, not read from the schema: tests compare the two).
+FIELDS = ["base_url", "full_url", "method", "response_code", "response", "request", "created_at", "exception_type",
+          "exception"]
 
 AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
 
 PUBLIC_KEY = "pk-test-3f9a"
 SECRET_KEY = "sk-test-secret-77c1"  # scanned for in captured output by the credential tests
 INTEGRATION_ID = 4242
+URL = "https://shop.example/api/orders/42/notes"
+#: For a pytest run in a child process: plugins of this environment its suite does not need (hypothesis alone
+#: takes half a second to load). Ours still comes in through its entry point.
+SPARE_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:anyio")
+
+_RFC3339 = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))"
+)
+
+
+def is_rfc3339(value: object) -> bool:
+    """RFC 3339 ``date-time`` (section 5.6): an offset is required, the date must exist, ``:60`` is a leap second.
+
+    Written apart from the Inbox's own parser (``inbox.timestamps``) so the two check each other; jsonschema
+    checks ``date-time`` only with an optional package installed, so without this it would check nothing.
+    """
+    if not isinstance(value, str):
+        return True  # the schema's "type" speaks to other types
+    match = _RFC3339.fullmatch(value)
+    if match is None:
+        return False
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    off_hour, off_minute = match.group(7), match.group(8)
+    try:
+        datetime(year, month, day, hour, minute, min(second, 59))
+    except ValueError:
+        return False
+    return second <= 60 and (off_hour is None or (int(off_hour) <= 23 and int(off_minute) <= 59))
+
+
+_FORMATS = jsonschema.FormatChecker()
+_FORMATS.checks("date-time")(is_rfc3339)
+
+
+@functools.cache
+def _validator(definition: str) -> Any:
+    return jsonschema.Draft202012Validator({**SCHEMA, "$ref": f"#/$defs/{definition}"}, format_checker=_FORMATS)
+
+
+def schema_errors(instance: Any, definition: str = "createRequest") -> list[str]:
+    """What is wrong with ``instance`` as ``#/$defs/<definition>`` of the API schema (a POST body by default)."""
+    errors = sorted(_validator(definition).iter_errors(instance), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
 
 
 def assert_valid_body(body: Any) -> None:
     """The body of a POST must validate against the API's request schema."""
-    errors = sorted(BODY_VALIDATOR.iter_errors(body), key=str)
-    assert not errors, [e.message for e in errors]
+    errors = schema_errors(body)
+    assert not errors, errors
+
+
+def assert_matches(definition: str, instance: Any) -> None:
+    """``instance`` validates against ``#/$defs/<definition>`` (``log``, ``createResponse``, ``errors``...)."""
+    errors = schema_errors(instance, definition)
+    assert not errors, errors
+
+
+def make_record(
+    msg: Any = "Could not post the order note", *args: Any, exc_info: Any = None, **extra: Any
+) -> logging.LogRecord:
+    """An ERROR record of logger ``shop.sync``, as ``logger.error(msg, *args, exc_info=..., extra=extra)`` makes it."""
+    return logging.getLogger("shop.sync").makeRecord(
+        "shop.sync", logging.ERROR, __file__, 1, msg, args, exc_info, extra=extra or None
+    )
+
+
+def make_response(
+    status: int = 404,
+    body: Any = b'{"error": "not found"}',
+    headers: Optional[dict[str, str]] = None,
+    url: str = URL,
+    encoding: Optional[str] = "utf-8",
+    request: Optional[requests.PreparedRequest] = None,
+) -> requests.Response:
+    """A ``requests.Response`` as a shop API answered it, without a server (JSON unless ``headers`` say otherwise)."""
+    response = requests.Response()
+    response.status_code = status
+    response._content = body
+    response.headers = CaseInsensitiveDict(headers if headers is not None else {"Content-Type": "application/json"})
+    response.url = url
+    response.encoding = encoding
+    response.request = request  # type: ignore[assignment]
+    return response
+
+
+class LineReader:
+    """The lines of a child process's pipe, read on a thread: a test waits for a line, with a bound, never polls."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.seen: list[str] = []
+        self._lines: queue.Queue[Optional[str]] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def expect(self, pattern: str, timeout: float = 20.0) -> re.Match[str]:
+        """Wait for the next line that matches ``pattern``; fail when the output ends or ``timeout`` passes first."""
+        while True:
+            line = self._lines.get(timeout=timeout)
+            assert line is not None, f"output ended before {pattern!r}: {self.seen}"
+            self.seen.append(line)
+            found = re.search(pattern, line)
+            if found:
+                return found
+
+    def text(self, timeout: float = 20.0) -> str:
+        """Everything the pipe carried, once the child closed it."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the pipe is still open"
+        while (line := self._lines.get_nowait()) is not None:
+            self.seen.append(line)
+        return "".join(self.seen)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (right now): for a server to bind, or for a refused connection."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(autouse=True)
@@ -124,9 +256,9 @@ def app_logger(make_handler: Callable[..., SendcloudHandler]) -> Callable[..., t
     return make
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def shop() -> Iterator[Shop]:
-    """A local shop that fails on purpose, shared by a module's tests; /stall outlasts the clients' timeouts."""
+    """A local shop that fails on purpose, fresh for each test (``seen`` is its own); /stall outlasts clients' timeouts."""
     with Shop(stall_seconds=3.0) as running:
         yield running
 

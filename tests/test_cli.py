@@ -5,13 +5,10 @@ from __future__ import annotations
 import io
 import json
 import os
-import queue
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from typing import IO, Optional
 
 import pytest
 
@@ -26,6 +23,9 @@ from sendcloud_logging._cli import (
     main,
 )
 from sendcloud_logging.inbox import Inbox
+from sendcloud_logging.shop import Shop
+
+from .conftest import LineReader
 
 PUBLIC_KEY = "pk-cli-test-51b0"
 SECRET_KEY = "sk-cli-test-secret-e4a7"  # must never appear in captured output
@@ -120,26 +120,22 @@ def test_send_without_keys_says_which_is_missing(inbox: Inbox, capsys: pytest.Ca
     assert "SENDCLOUD_SECRET_KEY" in err
 
 
-def test_send_to_nothing_is_a_transport_error(capsys: pytest.CaptureFixture[str]) -> None:
-    from sendcloud_logging.shop import Shop
-
-    with Shop() as shop:
-        refused = shop.refused_url
-        code = main(
-            [
-                "send",
-                "--integration-id",
-                "1",
-                "--base-url",
-                "https://shop.example",
-                "--api-url",
-                f"{refused}/api/v3",
-                "--public-key",
-                PUBLIC_KEY,
-                "--secret-key",
-                SECRET_KEY,
-            ]
-        )
+def test_send_to_nothing_is_a_transport_error(shop: Shop, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "send",
+            "--integration-id",
+            "1",
+            "--base-url",
+            "https://shop.example",
+            "--api-url",
+            f"{shop.refused_url}/api/v3",
+            "--public-key",
+            PUBLIC_KEY,
+            "--secret-key",
+            SECRET_KEY,
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 1
     assert err.startswith("error: ")
@@ -291,41 +287,16 @@ def test_format_received_is_one_readable_line() -> None:
     assert len(line.split("https://shop.example/api/orders/404  ", 1)[1]) == 80
 
 
-def _lines(stream: IO[str]) -> tuple[queue.Queue[Optional[str]], threading.Thread]:
-    """Lines of a pipe, read on a thread, so the test can wait for one with a timeout."""
-    lines: queue.Queue[Optional[str]] = queue.Queue()
-
-    def pump() -> None:
-        for line in stream:
-            lines.put(line)
-        lines.put(None)
-
-    thread = threading.Thread(target=pump, daemon=True)
-    thread.start()
-    return lines, thread
-
-
-def _next_matching(lines: queue.Queue[Optional[str]], pattern: str, seen: list[str]) -> re.Match[str]:
-    while True:
-        line = lines.get(timeout=20)
-        assert line is not None, f"output ended before {pattern!r}: {seen}"
-        seen.append(line)
-        found = re.search(pattern, line)
-        if found:
-            return found
-
-
 def test_serve_prints_a_line_per_log_and_stops_on_sigterm() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SENDCLOUD_")}
     command = [sys.executable, "-m", "sendcloud_logging", "serve", "--port", "0", "--db", ":memory:"]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) as proc:
         assert proc.stdout is not None
         try:
-            lines, pump = _lines(proc.stdout)
-            seen: list[str] = []
-            api_url = _next_matching(lines, r"Inbox listening on (\S+)", seen).group(1)
-            _next_matching(lines, rf"use public key {INBOX_PUBLIC_KEY} / secret key {INBOX_SECRET_KEY}", seen)
-            _next_matching(lines, rf"or OAuth2: client id {INBOX_CLIENT_ID} / secret {INBOX_CLIENT_SECRET}, token URL http://", seen)
+            out = LineReader(proc.stdout)
+            api_url = out.expect(r"Inbox listening on (\S+)").group(1)
+            out.expect(rf"use public key {INBOX_PUBLIC_KEY} / secret key {INBOX_SECRET_KEY}")
+            out.expect(rf"or OAuth2: client id {INBOX_CLIENT_ID} / secret {INBOX_CLIENT_SECRET}, token URL http://")
             with SendcloudClient(INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, api_url) as client:
                 created = client.create_log(
                     31,
@@ -338,17 +309,17 @@ def test_serve_prints_a_line_per_log_and_stops_on_sigterm() -> None:
                         "exception": "Could not post the order note",
                     },
                 )
-            line = _next_matching(lines, r"Could not post the order note", seen).string
+            line = out.expect(r"Could not post the order note").string
             assert "integration 31" in line
             assert f"#{created['id']}" in line
             assert "POST  422  requests.exceptions.HTTPError  https://shop.example/api/orders/7/notes" in line
             proc.terminate()
-            _next_matching(lines, r"stopped; 1 log\(s\) stored", seen)
+            out.expect(r"stopped; 1 log\(s\) stored")
             assert proc.wait(timeout=20) == 0
         finally:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        pump.join(10)  # EOF reached: the pipe may be closed now
+        out.text()  # EOF reached: the pipe may be closed now
         assert proc.stderr is not None
         assert proc.stderr.read() == ""

@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 from collections.abc import Iterator
-from typing import Callable
 
 import pytest
 
@@ -23,9 +21,8 @@ from sendcloud_logging.errors import NotFoundError, TransportError
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import CERT_PATH, Shop
 
-from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY
+from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, AppLogger
 
-AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
 KEYS = (PUBLIC_KEY, SECRET_KEY)
 
 
@@ -51,12 +48,6 @@ def other_inbox() -> Iterator[Inbox]:
     """An Inbox that knows other keys: ours get a 401."""
     with Inbox(public_key="pk-other", secret_key="sk-other") as server:
         yield server
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_reprs_and_stats(app_logger: AppLogger, inbox: Inbox) -> None:
@@ -93,7 +84,7 @@ def test_a_401_from_the_inbox(app_logger: AppLogger, other_inbox: Inbox, capfd: 
 
 
 def test_cli_send_and_logs_with_wrong_credentials(
-    other_inbox: Inbox, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    other_inbox: Inbox, shop: Shop, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     send = ["send", "--integration-id", "7", "--base-url", "https://shop.example", "--api-url", other_inbox.api_url]
     assert main([*send, "--public-key", PUBLIC_KEY, "--secret-key", SECRET_KEY]) == 1
@@ -101,28 +92,33 @@ def test_cli_send_and_logs_with_wrong_credentials(
     monkeypatch.setenv("SENDCLOUD_PUBLIC_KEY", PUBLIC_KEY)
     monkeypatch.setenv("SENDCLOUD_SECRET_KEY", SECRET_KEY)
     assert main(send) == 1
-    assert main([*send[:-2], "--api-url", f"http://127.0.0.1:{free_port()}/api/v3"]) == 1  # connection refused
+    assert main([*send[:-2], "--api-url", f"{shop.refused_url}/api/v3"]) == 1  # connection refused
     out, err = capfd.readouterr()
     assert err.count("401") >= 3 and "error" in err.lower()
     assert_no_keys(out + err)
 
 
-def test_keys_in_the_url_are_refused_and_transport_errors_quote_none(app_logger: AppLogger, inbox: Inbox) -> None:
-    url = f"http://{PUBLIC_KEY}:{SECRET_KEY}@127.0.0.1:{free_port()}/api/v3"
+def test_keys_in_the_url_are_refused_and_transport_errors_quote_none(
+    app_logger: AppLogger, inbox: Inbox, shop: Shop, capfd: pytest.CaptureFixture[str]
+) -> None:
+    nowhere = f"{shop.refused_url}/api/v3"  # connections are refused here
+    url = nowhere.replace("http://", f"http://{PUBLIC_KEY}:{SECRET_KEY}@")
     with pytest.raises(ConfigurationError) as refused:
         SendcloudClient(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=url)
     assert refused.value.key == "api_url"
     assert_no_keys(str(refused.value))
-    client = SendcloudClient(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=url.replace(
-        f"{PUBLIC_KEY}:{SECRET_KEY}@", ""))
+    client = SendcloudClient(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, api_url=nowhere)
     with pytest.raises(TransportError) as caught:
         client.create_log(1, {"base_url": "https://s"})
     assert "Connection" in str(caught.value)
     assert_no_keys(str(caught.value))
-    log, handler = app_logger(api_url=f"http://127.0.0.1:{free_port()}/api/v3", max_retries=0, shutdown_timeout=0.5)
+    log, handler = app_logger(api_url=nowhere, max_retries=0, shutdown_timeout=0.5)
     log.error("Sync failed")
-    handler.flush(5)
-    handler.close()  # "not delivered ... last error: ..." goes to stderr: scanned by the fixture
+    assert handler.flush(5)
+    assert handler.stats()["dropped"] == {"retries_exhausted": 1}
+    err = capfd.readouterr().err  # the drop's report quotes the transport error, not the URL's keys
+    assert "cannot connect" in err and "retries_exhausted" in err
+    assert_no_keys(err)
 
 
 def test_the_handlers_own_keys_never_reach_the_log(app_logger: AppLogger, inbox: Inbox) -> None:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -18,15 +19,7 @@ from sendcloud_logging import SendcloudHandler
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 
-from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY
-
-AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
-
-
-@pytest.fixture(scope="module")
-def shop() -> Any:
-    with Shop(stall_seconds=3.0) as s:
-        yield s
+from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, AppLogger
 
 
 def only_log(inbox: Inbox) -> dict[str, Any]:
@@ -35,7 +28,7 @@ def only_log(inbox: Inbox) -> dict[str, Any]:
     return logs[0]
 
 
-def test_http_error_with_response_becomes_a_log(app_logger: AppLogger, inbox: Inbox, shop: Any) -> None:
+def test_http_error_with_response_becomes_a_log(app_logger: AppLogger, inbox: Inbox, shop: Shop) -> None:
     log, handler = app_logger(base_url=None)
     before = time.time()
     with requests.Session() as session:
@@ -65,7 +58,7 @@ def test_http_error_with_response_becomes_a_log(app_logger: AppLogger, inbox: In
     assert handler.stats()["sent"] == 1
 
 
-def test_ssl_error_is_logged_with_its_type(app_logger: AppLogger, inbox: Inbox, shop: Any) -> None:
+def test_ssl_error_is_logged_with_its_type(app_logger: AppLogger, inbox: Inbox, shop: Shop) -> None:
     log, handler = app_logger()
     with requests.Session() as session:
         try:
@@ -81,7 +74,7 @@ def test_ssl_error_is_logged_with_its_type(app_logger: AppLogger, inbox: Inbox, 
     assert got["response_code"] is None
 
 
-def test_refused_connection_and_timeout(app_logger: AppLogger, inbox: Inbox, shop: Any) -> None:
+def test_refused_connection_and_timeout(app_logger: AppLogger, inbox: Inbox, shop: Shop) -> None:
     log, handler = app_logger()
     with requests.Session() as session:
         for url, timeout in ((shop.refused_url, 2.0), (f"{shop.http_url}/stall", 0.3)):
@@ -94,7 +87,7 @@ def test_refused_connection_and_timeout(app_logger: AppLogger, inbox: Inbox, sho
     assert types == ["requests.exceptions.ConnectionError", "requests.exceptions.ReadTimeout"]
 
 
-def test_post_json_payload_and_json_error_body(app_logger: AppLogger, inbox: Inbox, shop: Any) -> None:
+def test_post_json_payload_and_json_error_body(app_logger: AppLogger, inbox: Inbox, shop: Shop) -> None:
     log, handler = app_logger()
     with requests.Session() as session:
         try:
@@ -183,52 +176,76 @@ def test_record_without_base_url_is_dropped_counted_and_reported_once(
 
 
 def test_caller_is_not_slowed_by_a_slow_api(app_logger: AppLogger, inbox: Inbox) -> None:
-    inbox.latency = 1.0
-    log, handler = app_logger(summary_window=0)
-    start = time.monotonic()
-    for i in range(20):
-        log.error("Sync failed %d", i)
-    elapsed = time.monotonic() - start
-    # Blocking on the network would take 20 s (one second per answer); the first answer is not even back.
+    inbox.latency = 60.0  # the API holds every request for a minute
+    log, handler = app_logger(summary_window=0, rate_limit_per_minute=None)
+    caller = threading.Thread(target=lambda: [log.error("Sync failed %d", i) for i in range(20)])
+    caller.start()
+    caller.join(10)
+    # All 20 calls returned while the API had not answered one: blocking on it would take 20 minutes.
+    assert not caller.is_alive()
     assert inbox.count() == 0
-    assert elapsed < 1.0
-    inbox.latency = 0.0
+    assert inbox.wait_for_requests(1)  # the worker's first POST is there, held
+    inbox.latency = 0.0  # the held request is answered now
     assert handler.flush(15)
     assert inbox.count() == 20
+    assert handler.stats()["retried"] == 0
+
+
+class Recorder(logging.Handler):
+    """Keeps every record it is handed, from any thread."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
 
 
 def test_root_handler_at_debug_with_urllib3_debug_makes_no_loop(
     make_handler: Callable[..., SendcloudHandler], inbox: Inbox
 ) -> None:
     handler = make_handler(level=logging.DEBUG, summary_window=0)
+    recorder = Recorder()
     root = logging.getLogger()
     root.setLevel(logging.DEBUG)
     root.addHandler(handler)
+    root.addHandler(recorder)  # sees what the handler sees, the worker's own records included
     logging.getLogger("urllib3").setLevel(logging.DEBUG)
     logging.getLogger("sendcloud_logging").setLevel(logging.DEBUG)
     app = logging.getLogger("shop.sync")
     for i in range(3):
         app.error("application error %d", i)
     assert handler.flush(10)
-    time.sleep(0.2)  # any echo of the worker's own records would arrive now
-    assert handler.flush(10)
+    handler.close()  # the worker threads are done: every record they will ever log was handed to the root
+    own = [r for r in recorder.records if r.name.startswith("urllib3") and "POST /api/v3/integrations" in r.getMessage()]
+    assert len(own) == 3  # each POST was logged at DEBUG on the worker's thread, and reached our handler...
+    assert handler.stats()["queued"] == 3  # ...which queued none of them: only the application's three
     messages = sorted(log["exception"] for log in inbox.logs())
     assert messages == [f"application error {i}" for i in range(3)]
     assert handler.stats()["sent"] == 3
 
 
 def test_queue_full_is_counted_and_reported(app_logger: AppLogger, inbox: Inbox, capfd: pytest.CaptureFixture[str]) -> None:
-    inbox.latency = 0.5
-    log, handler = app_logger(queue_size=2)
-    for i in range(10):
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(payload: dict[str, Any], record: Any) -> dict[str, Any]:
+        entered.set()
+        release.wait(10)  # the worker takes no more records from the queue meanwhile
+        return payload
+
+    log, handler = app_logger(queue_size=2, before_send=hold)
+    log.error("burst 0")
+    assert entered.wait(10)  # the worker holds the first; the queue is empty
+    for i in range(1, 10):
         log.error(f"burst {i}")  # distinct templates: nothing to merge
-    inbox.latency = 0.0
+    release.set()
     assert handler.flush(10)
     stats = handler.stats()
-    # At most 2 wait in the queue, 2 in the outbox and 1 in flight; the rest can only be dropped.
-    assert stats["dropped"]["queue_full"] >= 10 - 5
-    assert stats["sent"] + stats["dropped"]["queue_full"] == 10
-    assert inbox.count() == stats["sent"]
+    # One held by the worker, two in the queue (queue_size=2): the other seven can only be dropped.
+    assert stats["dropped"] == {"queue_full": 7}
+    assert stats["sent"] == 3
+    assert sorted(log["exception"] for log in inbox.logs()) == ["burst 0", "burst 1", "burst 2"]
     assert capfd.readouterr().err.count("queue was full") == 1
 
 
@@ -293,13 +310,13 @@ def test_close_delivers_and_later_records_are_counted(app_logger: AppLogger, inb
 def test_close_with_the_api_down_returns_within_shutdown_timeout(
     app_logger: AppLogger, inbox: Inbox, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    log, handler = app_logger(shutdown_timeout=1.0, max_retries=100, max_backoff=0.2)
+    log, handler = app_logger(shutdown_timeout=0.3, max_retries=100, max_backoff=0.2)
     inbox.refuse()
     for i in range(3):
         log.error("lost %d", i)
     start = time.monotonic()
     handler.close()
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 0.3 + 1.0  # the budget, and a generous second for a busy machine
     assert handler.stats()["dropped"]["shutdown"] == 3
     assert "3 log(s) were not delivered" in capfd.readouterr().err
 

@@ -1,15 +1,23 @@
-"""The Inbox's rate limit and chaos, which the delivery scenarios rely on."""
+"""The Inbox's rate limits and chaos, which the delivery scenarios rely on.
+
+The rate limits are the oracle the handler's pacing is checked against, so they are checked here against the
+API's published numbers (POST 100 a minute with bursts of 15 a second, GET 1000 a minute) over a fake clock.
+"""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Iterator
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sendcloud_logging.inbox import Inbox
+from sendcloud_logging.inbox.ratelimit import RateLimit
 
 from .conftest import PUBLIC_KEY, SECRET_KEY
+from .fakes import FakeClock
 
 BODY = {"base_url": "https://shop.example"}
 
@@ -19,31 +27,118 @@ def post(session: requests.Session, inbox: Inbox, timeout: float = 5.0) -> reque
 
 
 @pytest.fixture
-def session() -> requests.Session:
+def session() -> Iterator[requests.Session]:
     with requests.Session() as s:
         s.auth = (PUBLIC_KEY, SECRET_KEY)
         yield s
 
 
+def offer(times: list[float]) -> tuple[list[float], list[float]]:
+    """Offer one POST at each of ``times`` (ascending seconds) to the API's limit: the times admitted, and refused.
+
+    The times are multiples of 1/128 s, exact in binary, so the window edges are compared without rounding.
+    """
+    clock = FakeClock(start=0.0)
+    limit = RateLimit(100, 15, clock=clock)
+    admitted, refused = [], []
+    for at in times:
+        clock.advance(at - clock())
+        (admitted if limit.admit() is None else refused).append(at)
+    return admitted, refused
+
+
+def most_in_any(window: float, times: list[float]) -> int:
+    """The most of ``times`` (ascending) that fall into any half-open interval ``window`` seconds long."""
+    return max((sum(1 for t in times[i:] if t < start + window) for i, start in enumerate(times)), default=0)
+
+
+def test_post_limit_is_15_a_second_and_100_a_minute() -> None:
+    clock = FakeClock()
+    limit = RateLimit(100, 15, clock=clock)
+    assert [limit.admit() for _ in range(16)] == [None] * 15 + ["1"]  # the burst, then "come back in a second"
+    clock.advance(0.999)
+    assert limit.admit() == "1"
+    clock.advance(0.001)
+    assert [limit.admit() for _ in range(16)] == [None] * 15 + ["1"]
+    # A sender that tries every 8 ms for two minutes gets 100 through in each minute, never 101.
+    greedy, _ = offer([i / 128 for i in range(120 * 128)])
+    assert len(greedy) == 200
+    assert sum(1 for t in greedy if t < 60) == 100
+    assert most_in_any(60, greedy) == 100
+    assert most_in_any(1, greedy) == 15
+
+
+def test_retry_after_is_when_the_full_window_frees_up() -> None:
+    clock = FakeClock()
+    limit = RateLimit(100, 15, clock=clock)
+    for _ in range(7):  # 15 a second for 7 seconds would be 105: the minute's 100 run out first
+        for _ in range(15):
+            limit.admit()
+        clock.advance(1)
+    assert limit.admit() == "53"  # the first 15 came at 0 s: they leave the minute at 60 s, it is now 7 s
+    clock.advance(52.5)
+    assert limit.admit() == "1"
+    clock.advance(0.5)
+    assert limit.admit() is None
+
+
+def test_get_limit_is_1000_a_minute_without_a_burst_limit() -> None:
+    clock = FakeClock()
+    limit = RateLimit(1000, clock=clock)
+    assert all(limit.admit() is None for _ in range(1000))
+    assert limit.admit() == "60"
+    clock.advance(59.9)
+    assert limit.admit() == "1"
+    clock.advance(0.1)
+    assert limit.admit() is None
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(st.lists(st.integers(min_value=0, max_value=320), min_size=1, max_size=300))
+def test_the_limit_admits_exactly_what_the_published_numbers_allow(gaps: list[int]) -> None:
+    times = [sum(gaps[: i + 1]) / 128 for i in range(len(gaps))]  # up to 2.5 s apart, often at the same moment
+    admitted, refused = offer(times)
+    assert most_in_any(60, admitted) <= 100
+    assert most_in_any(1, admitted) <= 15
+    for at in refused:  # and each refusal was needed: a window was full at that moment
+        assert sum(1 for t in admitted if at - 60 < t <= at) >= 100 or sum(1 for t in admitted if at - 1 < t <= at) >= 15
+
+
 def test_rate_limit_answers_429_beyond_the_burst(session: requests.Session) -> None:
-    with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, rate_limit=(60, 3)) as inbox:
+    clock = FakeClock()
+    with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, rate_limit=(60, 3), clock=clock) as inbox:
         statuses = [post(session, inbox).status_code for _ in range(5)]
         assert statuses == [201, 201, 201, 429, 429]
         refused = post(session, inbox)
         assert refused.json()["errors"][0]["status"] == 429
+        assert refused.json()["errors"][0]["code"] == "hit_rate_limit"
         assert refused.headers["Retry-After"] == "1"
-        time.sleep(1.05)  # one token a second
+        clock.advance(1.0)  # the burst's second is over
         assert post(session, inbox).status_code == 201
-        assert session.get(f"{inbox.api_url}/integrations/1/logs").status_code == 200  # GETs are not limited
+        assert session.get(f"{inbox.api_url}/integrations/1/logs").status_code == 200  # GETs have their own limit
         assert inbox.status_counts == {201: 4, 429: 3, 200: 1}
         assert inbox.count() == 4
+        assert [p["time"] for p in inbox.posts] == [clock() - 1.0] * 6 + [clock()]  # stamped by the Inbox's clock
+
+
+def test_get_rate_limit_answers_429_to_gets_only(session: requests.Session) -> None:
+    clock = FakeClock()
+    with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, get_rate_limit=2, clock=clock) as inbox:
+        url = f"{inbox.api_url}/integrations/logs"
+        assert [session.get(url).status_code for _ in range(3)] == [200, 200, 429]
+        refused = session.get(url)
+        assert refused.headers["Retry-After"] == "60"
+        assert "too many GETs" in refused.json()["errors"][0]["detail"]
+        assert [post(session, inbox).status_code for _ in range(20)] == [201] * 20  # POSTs are not limited here
+        clock.advance(60)
+        assert session.get(url).status_code == 200
 
 
 def test_chaos_fails_the_share_asked_for_with_each_kind(session: requests.Session) -> None:
     with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY) as inbox:
         inbox.chaos(0.5, kinds={"503": 1, "reset": 1, "timeout": 1}, seed=3, stall=0.3)
         outcomes: list[str] = []
-        for _ in range(120):
+        for _ in range(60):
             try:
                 outcomes.append(str(post(session, inbox, timeout=0.1).status_code))
             except requests.ConnectionError:
@@ -52,7 +147,7 @@ def test_chaos_fails_the_share_asked_for_with_each_kind(session: requests.Sessio
                 outcomes.append("timeout")
         injected = inbox.faults_injected
         assert set(injected) == {"503", "reset", "timeout"}
-        assert 35 <= sum(injected.values()) <= 85
+        assert 15 <= sum(injected.values()) <= 45  # half of 60, give or take four standard deviations
         assert outcomes.count("503") == injected["503"]
         assert outcomes.count("reset") == injected["reset"]
         assert outcomes.count("timeout") == injected["timeout"]
@@ -84,8 +179,11 @@ def test_chaos_rejects_nonsense(rate: float, kinds: dict[str, float] | None, sta
         inbox.chaos(rate, kinds=kinds, stall=stall)
 
 
-def test_rate_limit_rejects_nonsense() -> None:
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"rate_limit": (0, 15)}, {"rate_limit": (100, 0)}, {"rate_limit": (0.5, 1)}, {"rate_limit": (float("inf"), 1)},
+     {"rate_limit": (100, True)}, {"get_rate_limit": 0}, {"get_rate_limit": "1000"}],
+)
+def test_rate_limit_rejects_nonsense(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
-        Inbox(rate_limit=(0, 15))
-    with pytest.raises(ValueError):
-        Inbox(rate_limit=(100, 0))
+        Inbox(**kwargs)  # type: ignore[arg-type]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import logging.config
 import socket
-import time
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -29,7 +28,7 @@ from sendcloud_logging.auth import ClientCredentials
 from sendcloud_logging.inbox import Inbox
 
 from .conftest import INTEGRATION_ID
-from .fakes import FakeTransport, Reply, created
+from .fakes import FakeClock, FakeTransport, Reply, created
 
 CLIENT_ID = "client-oauth-test-2c41"
 CLIENT_SECRET = "client-secret-oauth-test-9f3e"  # must never appear in output, reprs or messages
@@ -106,14 +105,21 @@ def test_token_is_renewed_before_it_expires(oauth_inbox: Inbox) -> None:
         assert answer.status_code == 200
 
 
-def test_an_expired_token_is_replaced_without_a_401(oauth_inbox: Inbox) -> None:
-    oauth_inbox.token_lifetime = 1
-    with oauth_client(oauth_inbox) as client:
-        client.create_log(INTEGRATION_ID, PAYLOAD)
-        time.sleep(1.1)  # the token's lifetime passes for real
-        client.create_log(INTEGRATION_ID, PAYLOAD)
-    assert oauth_inbox.tokens_issued == 2
-    assert post_statuses(oauth_inbox) == [201, 201]  # renewed ahead of time: the API never saw an expired token
+def test_an_expired_token_is_replaced_without_a_401() -> None:
+    clock = FakeClock()  # one clock for the Inbox's token lifetimes and the client's renewal
+    with Inbox(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, token_lifetime=1, clock=clock) as inbox:
+        session = requests.Session()
+        auth = ClientCredentials(CLIENT_ID, CLIENT_SECRET, inbox.token_url, session=session, clock=clock)
+        session.auth = auth
+        with session, SendcloudClient(api_url=inbox.api_url, session=session) as client:
+            client.create_log(INTEGRATION_ID, PAYLOAD)
+            first = auth.token()
+            clock.advance(1.1)  # the token's lifetime passes
+            bearer = {"Authorization": f"Bearer {first}"}
+            assert requests.get(f"{inbox.api_url}/integrations/logs", headers=bearer, timeout=5).status_code == 401
+            client.create_log(INTEGRATION_ID, PAYLOAD)
+        assert inbox.tokens_issued == 2
+        assert post_statuses(inbox) == [201, 201]  # renewed ahead of time: the API never saw an expired token
 
 
 def test_a_revoked_token_costs_one_401_and_one_renewal(oauth_inbox: Inbox) -> None:

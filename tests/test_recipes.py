@@ -10,11 +10,8 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -24,16 +21,10 @@ import requests
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 
-from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY
+from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, SPARE_PLUGINS, LineReader, free_port
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "recipes" / "examples"
 BIN = Path(sys.executable).parent
-
-
-@pytest.fixture(scope="module")
-def shop() -> Iterator[Shop]:
-    with Shop() as running:
-        yield running
 
 
 @pytest.fixture
@@ -60,12 +51,6 @@ def run(args: list[str], env: dict[str, str], cwd: Path = EXAMPLES, timeout: flo
 
 def by_message(inbox: Inbox) -> dict[str, dict[str, Any]]:
     return {log["exception"].split(":")[0]: log for log in inbox.logs()}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_django_logging_setting(env: dict[str, str], inbox: Inbox, shop: Shop) -> None:
@@ -144,17 +129,12 @@ def test_gunicorn_preload_with_two_workers(env: dict[str, str], inbox: Inbox) ->
     command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}", "gunicorn_app:app"]
     base = f"http://127.0.0.1:{port}"
     pids: list[int] = []
-    with subprocess.Popen(command, cwd=EXAMPLES, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    with subprocess.Popen(command, cwd=EXAMPLES, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                           text=True) as server:
+        assert server.stderr is not None
+        output = LineReader(server.stderr)
         try:
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    requests.get(f"{base}/health", timeout=2)
-                    break
-                except requests.ConnectionError:
-                    assert time.monotonic() < deadline and server.poll() is None, "gunicorn did not start"
-                    time.sleep(0.05)
+            output.expect(r"Listening at: http://127\.0\.0\.1:")  # bound: requests wait in the backlog for a worker
             for order in range(1, 41):  # until both workers have failed calls to log, 40 requests at most
                 answer = requests.get(f"{base}/orders/{1000 + order}/sync", headers={"Connection": "close"}, timeout=10)
                 assert answer.status_code == 502
@@ -163,7 +143,8 @@ def test_gunicorn_preload_with_two_workers(env: dict[str, str], inbox: Inbox) ->
                     break
         finally:
             server.send_signal(signal.SIGTERM)  # graceful: each worker delivers what it holds, then exits
-            _, err = server.communicate(timeout=30)
+            server.wait(timeout=30)
+            err = output.text()
     assert server.returncode == 0, err
     assert "sendcloud-logging:" not in err, err
     assert len(set(pids)) == 2, pids
@@ -223,7 +204,7 @@ def test_multi_merchant_platform(env: dict[str, str], shop: Shop) -> None:
         env.pop("SENDCLOUD_INTEGRATION_ID")
         env.pop("SENDCLOUD_PUBLIC_KEY")
         env.pop("SENDCLOUD_SECRET_KEY")
-        run([sys.executable, "merchant_platform.py"], env)
+        run([sys.executable, "merchant_platform.py"], env)  # dictConfig: "credentials": "ext://...keys_for"
         logs = {log["integration_id"]: log for log in platform.logs()}
         statuses = [post["status"] for post in platform.posts]
     assert statuses == [201, 201]  # each with its own merchant's keys: a wrong pair would be 404 here
@@ -234,5 +215,5 @@ def test_multi_merchant_platform(env: dict[str, str], shop: Shop) -> None:
 def test_pytest_plugin_example(env: dict[str, str]) -> None:
     for name in [k for k in env if k.startswith("SENDCLOUD_")]:
         env.pop(name)
-    out = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_order_sync.py"], env)
+    out = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SPARE_PLUGINS, "test_order_sync.py"], env)
     assert "2 passed" in out

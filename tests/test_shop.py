@@ -5,18 +5,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
 
 from sendcloud_logging.shop import CERT_PATH, TLS_FAILED, Shop
-
-
-@pytest.fixture
-def shop() -> Iterator[Shop]:
-    with Shop(stall_seconds=30.0) as running:
-        yield running
 
 
 def test_urls_are_loopback_with_distinct_ports(shop: Shop) -> None:

@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from .conftest import SPARE_PLUGINS
+
 USER_CONFTEST = '''
 import pytest
 
@@ -89,7 +91,7 @@ def test_a_users_suite_gets_the_fixtures_from_the_entry_point(tmp_path: Path) ->
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDCLOUD_", "PYTEST_"))}
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SPARE_PLUGINS, str(tmp_path)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

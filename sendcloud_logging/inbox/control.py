@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Callable, Optional
 
-from .faults import Fault, Faults
+from .faults import FaultInjection, Faults
 from .oauth import TOKEN_PATH, TokenIssuer
 from .ratelimit import RateLimit
 from .routes import InboxAPI
@@ -33,7 +34,7 @@ class _Resources:
         self.store.close()
 
 
-class Inbox:
+class Inbox(FaultInjection):
     """A real local HTTP server speaking the Sendcloud integration logs API v3.
 
     It serves ``POST /api/v3/integrations/{id}/logs``, ``GET /api/v3/integrations/{id}/logs`` and
@@ -66,14 +67,18 @@ class Inbox:
         max_body_bytes: Largest POST body accepted; bigger ones get 413.
         on_log: Called with each stored log (a copy), in the request's thread, before the 201 is sent.
             An exception from it is reported on stderr in one line and otherwise ignored.
-        rate_limit: ``(per_minute, burst)``: POSTs over this budget get 429 with ``Retry-After``, like the
-            API's limit of ``(100, 15)``. ``None`` (default): no limit.
+        rate_limit: ``(per_minute, burst)``: POSTs beyond ``per_minute`` in any 60 seconds or ``burst`` in any
+            second get 429 with ``Retry-After``, like the API's limit of ``(100, 15)``. ``None`` (default): no limit.
+        get_rate_limit: GETs in any 60 seconds beyond which a GET gets 429, like the API's 1000.
+            ``None`` (default): no limit.
         client_id: OAuth2 client id accepted at ``token_url`` (client credentials grant); the bearer tokens
             it issues open every integration. ``None`` turns the token endpoint off.
         client_secret: Its client secret.
         token_lifetime: Seconds an issued token is valid (``expires_in``; Sendcloud's are 3600).
         accounts: ``{integration_id: (public_key, secret_key)}``: further key pairs, each accepted for its
             own integrations only (others answer 404), as a platform holding a key pair per merchant uses them.
+        clock: Monotonic seconds for token lifetimes, rate limits and ``posts`` times; tests pass a fake one
+            to let time pass without waiting. Latency and stalls always wait on the real clock.
 
     Raises:
         ValueError: a bad argument (only one of the keys given, a non-positive integration id, ...).
@@ -96,6 +101,8 @@ class Inbox:
         client_secret: Optional[str] = "inbox-client-secret",  # noqa: S107 - a fixed test credential, documented
         token_lifetime: float = 3600.0,
         accounts: Optional[dict[int, tuple[str, str]]] = None,
+        get_rate_limit: Optional[int] = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if (public_key is None) != (secret_key is None):
             raise ValueError("give both public_key and secret_key, or neither (no authentication)")
@@ -112,12 +119,17 @@ class Inbox:
         self._host = host
         self._port = port
         self._max_body_bytes = max_body_bytes
-        self._rate_limit = RateLimit(*rate_limit) if rate_limit is not None else None
+        self._clock = clock
+        self._rate_limits: dict[str, RateLimit] = {}
+        if rate_limit is not None:
+            self._rate_limits["POST"] = RateLimit(*rate_limit, clock=clock)
+        if get_rate_limit is not None:
+            self._rate_limits["GET"] = RateLimit(get_rate_limit, clock=clock)
         self._faults = Faults()
         self._traffic = Traffic()
         if (client_id is None) != (client_secret is None):
             raise ValueError("give both client_id and client_secret, or neither (no token endpoint)")
-        self._tokens = None if client_id is None else TokenIssuer(client_id, str(client_secret), token_lifetime)
+        self._tokens = None if client_id is None else TokenIssuer(client_id, str(client_secret), token_lifetime, clock)
         self._store = LogStore(db)
         try:
             self._api = InboxAPI(
@@ -142,8 +154,6 @@ class Inbox:
     def __repr__(self) -> str:
         state = "serving" if self._resources.server is not None else ("refusing" if self._running else "stopped")
         return f"<Inbox {self._host}:{self._port} {state}>"
-
-    # lifecycle ---------------------------------------------------------------------------------------------
 
     def start(self) -> Inbox:
         """Bind and serve in a daemon thread; after a ``stop()`` the same port is bound again.
@@ -211,7 +221,8 @@ class Inbox:
             faults=self._faults,
             traffic=self._traffic,
             max_body_bytes=self._max_body_bytes,
-            rate_limit=self._rate_limit,
+            rate_limits=self._rate_limits,
+            clock=self._clock,
         )
         self._host, self._port = server.server_name, server.server_port
         server.serve_in_thread()
@@ -220,8 +231,6 @@ class Inbox:
     def _require_running(self) -> None:
         if not self._running:
             raise RuntimeError("the Inbox is not started: call start() or use it as a context manager")
-
-    # where it is -------------------------------------------------------------------------------------------
 
     @property
     def host(self) -> str:
@@ -256,8 +265,6 @@ class Inbox:
             raise RuntimeError("this Inbox has no token endpoint: give it a client_id and client_secret")
         return self.api_url[: -len(API_PATH)] + TOKEN_PATH
 
-    # OAuth2 tokens ------------------------------------------------------------------------------------------
-
     @property
     def token_lifetime(self) -> float:
         """Seconds a token issued from now on is valid; settable (0 issues tokens that are already expired)."""
@@ -280,8 +287,6 @@ class Inbox:
         if self._tokens is None:
             raise RuntimeError("this Inbox has no token endpoint: give it a client_id and client_secret")
         return self._tokens
-
-    # what it received --------------------------------------------------------------------------------------
 
     def logs(self, integration_id: Optional[int] = None) -> list[dict[str, Any]]:
         """Stored logs (the shape the API returns), oldest first: in the order they were received.
@@ -307,7 +312,7 @@ class Inbox:
     def posts(self) -> list[dict[str, Any]]:
         """Every POST seen, in the order answered (a copy).
 
-        Each is ``{"time": time.monotonic() at arrival, "status": status answered (0 when the connection
+        Each is ``{"time": the Inbox's clock at arrival, "status": status answered (0 when the connection
         was dropped), "integration_id": int or None, "body": parsed JSON or None}``. Faulted and rejected
         POSTs are included; GETs are not.
         """
@@ -323,81 +328,15 @@ class Inbox:
         """HTTP requests handled so far, any method and outcome."""
         return self._traffic.requests
 
+    def wait_for_requests(self, n: int, timeout: float = 10.0) -> bool:
+        """Block until at least ``n`` requests arrived (their request line was read), woken by each one.
+
+        Returns:
+            True once ``requests >= n``; False if ``timeout`` seconds passed first.
+        """
+        return self._traffic.wait_for_requests(n, timeout)
+
     @property
     def status_counts(self) -> dict[int, int]:
         """Answers sent so far by HTTP status, any method (dropped connections are not answers)."""
         return self._traffic.status_counts
-
-    @property
-    def faults_injected(self) -> dict[str, int]:
-        """Requests that got a fault, by kind: ``fail_next``, ``drop_next``, and the ``chaos`` kinds."""
-        return self._faults.injected
-
-    # fault injection ---------------------------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        n: int,
-        status: int = 503,
-        *,
-        retry_after: Optional[str] = None,
-        body: Optional[dict[str, Any]] = None,
-    ) -> None:
-        """Answer the next ``n`` requests (any method or route) with ``status``; nothing is stored.
-
-        Args:
-            n: How many requests; queued after faults already pending.
-            status: The HTTP status, e.g. 429 or 503.
-            retry_after: Value of a ``Retry-After`` header to send (seconds or an HTTP date), if any.
-            body: JSON body to send instead of the default ``{"errors": [{"status", "code", "detail"}]}``,
-                whose code is ``hit_rate_limit`` for 429, ``server_error`` for 500, ``service_unavailable``
-                for 503, else the reason phrase in snake case.
-
-        Raises:
-            ValueError: ``n`` < 0, a status outside 100..599, or a multi-line ``retry_after``.
-        """
-        self._faults.add(n, Fault(status=status, retry_after=retry_after, body=None if body is None else dict(body)))
-
-    def drop_next(self, n: int) -> None:
-        """Close the connection of the next ``n`` requests without answering (clients see a ConnectionError)."""
-        self._faults.add(n, Fault(drop=True, kind="drop_next"))
-
-    @property
-    def latency(self) -> float:
-        """Seconds to wait before answering each request (default 0).
-
-        Only the request's own connection waits; ``stop()`` and ``refuse()`` cut the wait short.
-        """
-        return self._faults.latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        self._faults.latency = seconds
-
-    def chaos(
-        self,
-        rate: float,
-        *,
-        kinds: Optional[Mapping[str, float]] = None,
-        seed: Optional[int] = None,
-        stall: float = 1.0,
-    ) -> None:
-        """Fail a random share of the requests that no queued fault claims, until ``reset_faults()``.
-
-        Args:
-            rate: Share of requests to fail, 0 to 1 (0 turns chaos off).
-            kinds: Weights of the kinds of failure: ``"503"`` (an error answer), ``"reset"`` (the connection
-                is reset without an answer), ``"timeout"`` (the answer comes ``stall`` seconds late, after
-                a client with a shorter read timeout gave up; the request is still handled, as a slow
-                server would). Default: all three alike.
-            seed: Seed of the random choices, so a run can be replayed.
-            stall: Seconds a ``"timeout"`` request waits.
-
-        Raises:
-            ValueError: a rate outside 0..1, unknown kinds or negative weights.
-        """
-        self._faults.chaos(rate, kinds, seed, stall)
-
-    def reset_faults(self) -> None:
-        """Forget pending ``fail_next``/``drop_next`` faults and chaos, and set ``latency`` back to 0."""
-        self._faults.reset()

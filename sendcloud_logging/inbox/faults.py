@@ -4,6 +4,7 @@ Tests change these while requests are in flight, so every read and write goes th
 Faults queue up in the order they were asked for: ``drop_next(1); fail_next(2, 429)`` drops the next
 request and answers 429 to the two after it. Queued faults come before chaos, which fails a random
 share of the remaining requests (seeded, so a failing test can be replayed).
+``FaultInjection`` is the Inbox's public side of it: ``fail_next``, ``drop_next``, ``latency``, ``chaos``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 import random
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,7 +47,7 @@ class Faults:
     """Thread-safe fault state of one Inbox."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified when latency changes: waiting requests look again
         self._queue: deque[list[Any]] = deque()  # [Fault, how many requests it still applies to]
         self._latency = 0.0
         self._chaos: Optional[_Chaos] = None
@@ -84,6 +86,25 @@ class Faults:
             raise ValueError(f"latency must be a finite number of seconds >= 0, not {seconds!r}")
         with self._lock:
             self._latency = value
+            self._lock.notify_all()
+
+    def hold(self, since: float, stop: threading.Event) -> bool:
+        """Wait out the latency of a request read at ``since`` (``time.monotonic()``); True if ``stop`` came first.
+
+        The latency is read again whenever it changes, so lowering it (to 0, say) lets waiting requests go at once.
+        """
+        with self._lock:
+            while not stop.is_set():
+                remaining = since + self._latency - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._lock.wait(remaining)
+            return True
+
+    def wake(self) -> None:
+        """Make every request waiting in ``hold`` look at its ``stop`` event again (the server is closing)."""
+        with self._lock:
+            self._lock.notify_all()
 
     def add(self, n: int, fault: Fault) -> None:
         """Apply ``fault`` to the next ``n`` requests, after the faults already queued."""
@@ -129,4 +150,84 @@ class Faults:
         with self._lock:
             self._queue.clear()
             self._latency = 0.0
+            self._lock.notify_all()
             self._chaos = None
+
+
+class FaultInjection:
+    """The ``Inbox``'s methods that steer its faults (a mixin over the ``Faults`` in ``self._faults``)."""
+
+    _faults: Faults
+
+    @property
+    def faults_injected(self) -> dict[str, int]:
+        """Requests that got a fault, by kind: ``fail_next``, ``drop_next``, and the ``chaos`` kinds."""
+        return self._faults.injected
+
+    def fail_next(
+        self,
+        n: int,
+        status: int = 503,
+        *,
+        retry_after: Optional[str] = None,
+        body: Optional[dict[str, Any]] = None,
+    ) -> None:
+        """Answer the next ``n`` requests (any method or route) with ``status``; nothing is stored.
+
+        Args:
+            n: How many requests; queued after faults already pending.
+            status: The HTTP status, e.g. 429 or 503.
+            retry_after: Value of a ``Retry-After`` header to send (seconds or an HTTP date), if any.
+            body: JSON body to send instead of the default ``{"errors": [{"status", "code", "detail"}]}``,
+                whose code is ``hit_rate_limit`` for 429, ``server_error`` for 500, ``service_unavailable``
+                for 503, else the reason phrase in snake case.
+
+        Raises:
+            ValueError: ``n`` < 0, a status outside 100..599, or a multi-line ``retry_after``.
+        """
+        self._faults.add(n, Fault(status=status, retry_after=retry_after, body=None if body is None else dict(body)))
+
+    def drop_next(self, n: int) -> None:
+        """Close the connection of the next ``n`` requests without answering (clients see a ConnectionError)."""
+        self._faults.add(n, Fault(drop=True, kind="drop_next"))
+
+    @property
+    def latency(self) -> float:
+        """Seconds to wait before answering each request (default 0).
+
+        Only the request's own connection waits; ``stop()`` and ``refuse()`` cut the wait short (no answer). A
+        new value applies to requests already waiting: ``latency = 0`` lets them all be answered at once.
+        """
+        return self._faults.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self._faults.latency = seconds
+
+    def chaos(
+        self,
+        rate: float,
+        *,
+        kinds: Optional[Mapping[str, float]] = None,
+        seed: Optional[int] = None,
+        stall: float = 1.0,
+    ) -> None:
+        """Fail a random share of the requests that no queued fault claims, until ``reset_faults()``.
+
+        Args:
+            rate: Share of requests to fail, 0 to 1 (0 turns chaos off).
+            kinds: Weights of the kinds of failure: ``"503"`` (an error answer), ``"reset"`` (the connection
+                is reset without an answer), ``"timeout"`` (the answer comes ``stall`` seconds late, after
+                a client with a shorter read timeout gave up; the request is still handled, as a slow
+                server would). Default: all three alike.
+            seed: Seed of the random choices, so a run can be replayed.
+            stall: Seconds a ``"timeout"`` request waits.
+
+        Raises:
+            ValueError: a rate outside 0..1, unknown kinds or negative weights.
+        """
+        self._faults.chaos(rate, kinds, seed, stall)
+
+    def reset_faults(self) -> None:
+        """Forget pending ``fail_next``/``drop_next`` faults and chaos, and set ``latency`` back to 0."""
+        self._faults.reset()

@@ -19,8 +19,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional, Union
+from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
 
 from .faults import Fault, Faults
@@ -105,7 +106,7 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         """Handle one parsed request: body, latency, faults, then the API; POSTs are recorded first."""
         server = self.server
-        arrived = time.monotonic()
+        arrived = server.clock()
         if server.closing.is_set():
             self.close_connection = True
             return
@@ -115,8 +116,7 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
             target = None
         route = server.api.match(target.path) if target is not None else None
         body, framing = self._read_body()
-        latency = server.faults.latency
-        if (latency > 0 and server.closing.wait(latency)) or server.closing.is_set():
+        if server.faults.hold(time.monotonic(), server.closing) or server.closing.is_set():
             self.close_connection = True  # stop()/refuse() while we slept: the client gets no answer
             return
         fault = server.faults.take()
@@ -137,12 +137,14 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.close_connection = True  # close before a single byte of the answer
             return
-        retry_after = server.rate_limit.admit() if is_post and fault is None and server.rate_limit else None
+        limit = server.rate_limits.get(self.command) if not (route is not None and route.token) else None
+        retry_after = limit.admit() if limit is not None and fault is None else None
         if fault is not None:
             answer = _fault_answer(fault)
         elif retry_after is not None:
             headers = (("Retry-After", retry_after),) if retry_after else ()
-            answer = error_answer(429, "Rate limit exceeded: too many POSTs for this account", headers=headers)
+            detail = f"Rate limit exceeded: too many {self.command}s for this account"
+            answer = error_answer(429, detail, headers=headers)
         elif framing is not None:
             answer = framing
         elif route is None:
@@ -259,9 +261,11 @@ class InboxHTTPServer(ThreadingHTTPServer):
         faults: Faults,
         traffic: Traffic,
         max_body_bytes: int,
-        rate_limit: Optional[RateLimit] = None,
+        rate_limits: Optional[Mapping[str, RateLimit]] = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.rate_limit = rate_limit
+        self.rate_limits: Mapping[str, RateLimit] = rate_limits or {}  # by method: "POST", "GET"
+        self.clock = clock  # stamps POSTs on arrival; waits (latency, stalls) stay on the real clock
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         self.api = api
         self.faults = faults
@@ -347,6 +351,7 @@ class InboxHTTPServer(ThreadingHTTPServer):
         New connections are refused from here on; handler threads finish (they are woken) before this returns.
         """
         self.closing.set()
+        self.faults.wake()  # requests waiting in latency see closing, and go without an answer
         if self._thread is not None and self._wake_writer is not None:
             with contextlib.suppress(OSError):
                 self._wake_writer.send(b"x")

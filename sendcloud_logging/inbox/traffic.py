@@ -11,7 +11,7 @@ class Traffic:
     """Thread-safe record of connections, requests and POSTs seen by one Inbox (over all its restarts)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()  # notified on each request, for wait_for_requests()
         self._connections = 0
         self._requests = 0
         self._posts: list[dict[str, Any]] = []
@@ -26,6 +26,12 @@ class Traffic:
         """Count an HTTP request (any request line, even one we reject)."""
         with self._lock:
             self._requests += 1
+            self._lock.notify_all()
+
+    def wait_for_requests(self, n: int, timeout: float) -> bool:
+        """Block until at least ``n`` requests were seen; False when ``timeout`` seconds pass first."""
+        with self._lock:
+            return self._lock.wait_for(lambda: self._requests >= n, timeout)
 
     def post_answered(self, record: dict[str, Any]) -> None:
         """Remember a POST: called before its answer is sent, so a client that got it sees the record."""
