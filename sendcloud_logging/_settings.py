@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional, Union
 from urllib.parse import urlsplit
 
 from ._delivery.worker import DeliveryOptions
-from ._payload import DEFAULT_POLICY, PayloadPolicy
+from ._payload import PayloadPolicy
 from ._payload.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_BODY_BYTES, MIN_PAYLOAD_BYTES
 from ._payload.redact import Redactor
 from .auth import DEFAULT_TOKEN_URL
@@ -59,7 +59,7 @@ class Settings:
     client_secret: Optional[str] = field(default=None, repr=False)
     token_url: str = DEFAULT_TOKEN_URL
     credentials: Optional[Credentials] = field(default=None, repr=False, compare=False)
-    policy: PayloadPolicy = field(default=DEFAULT_POLICY, repr=False, compare=False)
+    policy: PayloadPolicy = field(default_factory=PayloadPolicy, repr=False, compare=False)
     before_send: Optional[Callable[..., Any]] = field(default=None, repr=False, compare=False)
 
 

@@ -101,7 +101,6 @@ def test_never_a_traceback_and_the_record_is_left_alone() -> None:
     assert record.__dict__ == before  # no .message, .asctime or .exc_text set on the caller's record
 
 
-# through a real handler and the Inbox ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

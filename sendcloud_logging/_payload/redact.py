@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional
 from urllib.parse import unquote_plus
 
+from .limits import CUT_MARKER_PATTERN
+
 __all__ = [
     "DEFAULT_HEADERS",
     "DEFAULT_HEADER_WORDS",
@@ -68,7 +70,7 @@ _USERINFO = re.compile(r"((?:\b[A-Za-z][A-Za-z0-9+.\-]{0,30}:)?//)([^\s/?#@\[\]<
 # A URL whose authority was cut before its "@" (at the end of a cut text, or before a cut's marker): its
 # "user:pass" cannot be told from "host:port", so both go.
 _AUTHORITY_AT_END = r"\b([A-Za-z][A-Za-z0-9+.\-]{0,30}://)[^\s/?#@\[\]<>\"']+"
-_CUT_USERINFO = re.compile(_AUTHORITY_AT_END + r"(?= …\[\d{1,20} bytes cut\]\Z)")
+_CUT_USERINFO = re.compile(_AUTHORITY_AT_END + rf"(?={CUT_MARKER_PATTERN}\Z)")
 _CUT_USERINFO_AT_END = re.compile(_AUTHORITY_AT_END + r"\Z")
 _KEY_VALUE = re.compile(
     r"(?<![\w.\-\[\]%+])(?P<key>[\w.\-\[\]%+]{1,128})=(?P<val>\"[^\"\n]*\"?|'[^'\n]*'?|[^&;\s#\"'<>]*)"
@@ -145,7 +147,6 @@ class Redactor:
     def __repr__(self) -> str:  # never the secret values themselves
         return f"<Redactor keys={self._key_words is not None} headers={self._header_words is not None}>"
 
-    # names ----------------------------------------------------------------------------------------------
 
     def is_secret_key(self, name: str) -> bool:
         """Whether the value under this key (body, form, JSON, XML, query) is redacted."""
@@ -174,7 +175,6 @@ class Redactor:
             cache.clear()
         cache[name] = value
 
-    # values ---------------------------------------------------------------------------------------------
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """Secret headers' values replaced; the other values redacted as text (URLs in ``Location``...), and
@@ -245,7 +245,6 @@ class Redactor:
             text = _XML_ELEMENT.sub(self._xml_element, text)
         return text
 
-    # pattern callbacks ----------------------------------------------------------------------------------
 
     def _pairs(self, pattern: re.Pattern[str], secret: Callable[[re.Match[str]], Optional[str]], text: str,
                depth: int = 0) -> str:
@@ -339,6 +338,3 @@ class Redactor:
                     i += 1
         return "\n".join(out)
 
-
-#: The default policy, shared: a ``Redactor`` holds no state beyond its name caches.
-DEFAULT_REDACTOR = Redactor()
