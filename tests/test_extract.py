@@ -621,3 +621,19 @@ def test_unhashable_exception_type() -> None:
 
     unhashable = Meta("Odd", (Exception,), {"__module__": "shop.errors"})
     assert exception_type_name(unhashable) == "shop.errors.Odd"
+
+
+def test_the_registry_tries_dicts_last_and_ignores_an_adapter_that_raises() -> None:
+    from sendcloud_logging._capture.adapters import REQUEST_ADAPTERS, RESPONSE_ADAPTERS, dispatch, mapping
+
+    assert REQUEST_ADAPTERS[-1] is mapping.request_parts and RESPONSE_ADAPTERS[-1] is mapping.response_parts
+
+    def raises(obj: Any) -> Optional[HTTPParts]:
+        raise RuntimeError("a client library's object behaved oddly")
+
+    def knows(obj: Any) -> Optional[HTTPParts]:
+        return HTTPParts(method="GET")
+
+    assert dispatch((knows,), object()) == HTTPParts(method="GET")
+    assert dispatch((raises, knows), object()) is None  # the odd object is ignored, not half-described
+    assert dispatch((knows,), None) is None

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .redact import Redactor
 
 __all__ = [
+    "CUT_MARKER",
     "CUT_MARKER_PATTERN",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_PAYLOAD_BYTES",

@@ -1,7 +1,8 @@
 """Redaction: shop secrets in headers, bodies, URLs and messages become ``[Filtered]`` before a log is queued.
 
-Pure code, run on the worker thread by ``payload.build_payload`` over values that are already JSON-safe
-(dicts, lists, strings, numbers). What is redacted by default:
+Pure code, run on the worker thread by ``_payload.build_payload`` over values that are already JSON-safe
+(dicts, lists, strings, numbers); each ``PayloadPolicy`` owns its ``Redactor``, so no instance (and no
+name cache) is shared between handlers. What is redacted by default:
 
 - headers named ``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Api-Key``, and
   any header whose name contains one of ``DEFAULT_HEADER_WORDS`` (``token``, ``session``, ``auth``...);
@@ -24,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional
 from urllib.parse import unquote_plus
 
-from .limits import CUT_MARKER_PATTERN
+from .limits import CUT_MARKER, CUT_MARKER_PATTERN
 
 __all__ = [
     "DEFAULT_HEADERS",
@@ -71,6 +72,7 @@ _USERINFO = re.compile(r"((?:\b[A-Za-z][A-Za-z0-9+.\-]{0,30}:)?//)([^\s/?#@\[\]<
 # "user:pass" cannot be told from "host:port", so both go.
 _AUTHORITY_AT_END = r"\b([A-Za-z][A-Za-z0-9+.\-]{0,30}://)[^\s/?#@\[\]<>\"']+"
 _CUT_USERINFO = re.compile(_AUTHORITY_AT_END + rf"(?={CUT_MARKER_PATTERN}\Z)")
+_CUT_TAIL = CUT_MARKER.rpartition("}")[2]  # " bytes cut]": a cheap test before the pattern
 _CUT_USERINFO_AT_END = re.compile(_AUTHORITY_AT_END + r"\Z")
 _KEY_VALUE = re.compile(
     r"(?<![\w.\-\[\]%+])(?P<key>[\w.\-\[\]%+]{1,128})=(?P<val>\"[^\"\n]*\"?|'[^'\n]*'?|[^&;\s#\"'<>]*)"
@@ -111,6 +113,8 @@ def _matcher(words: set[str]) -> Optional[re.Pattern[str]]:
 
 class Redactor:
     """Decide which names are secret, and replace their values with ``[Filtered]``.
+
+    Its only state is two bounded caches of names already decided, private to the policy that owns it.
 
     Args:
         keys: More key words to redact in bodies, forms, JSON, XML and query strings.
@@ -223,7 +227,7 @@ class Redactor:
                 text = text.replace(secret, FILTERED)
         if "//" in text:
             text = _USERINFO.sub(rf"\1{FILTERED}@", text)
-            if "bytes cut]" in text:
+            if _CUT_TAIL in text:
                 text = _CUT_USERINFO.sub(rf"\1{FILTERED}", text)
             if cut:
                 text = _CUT_USERINFO_AT_END.sub(rf"\1{FILTERED}", text)
