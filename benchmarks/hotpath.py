@@ -6,7 +6,7 @@ and is left out here, so this shows what ``emit`` itself costs and where that ti
     python benchmarks/hotpath.py              # medians of handle(record) and of the capture it makes, in us
     python benchmarks/hotpath.py --profile c  # cProfile of emit for case a, b or c
 
-The capture is ``capture_record`` (what ``emit`` calls), or ``snapshot_record`` in versions without it.
+The capture is ``capture_record``, what ``emit`` calls.
 
 Records are the three cases of caller_cost.py. Blocks of 100 calls, the worker drained between blocks.
 """
@@ -24,9 +24,8 @@ from typing import Any, Callable
 import requests
 from common import MESSAGE, PUBLIC_KEY, SECRET_KEY, SHOP, Sinks, emit_result, failed_shop_call, percentile
 
-from sendcloud_logging import SendcloudHandler, extract
-
-capture = getattr(extract, "capture_record", extract.snapshot_record)
+from sendcloud_logging import SendcloudHandler
+from sendcloud_logging._capture import capture_record as capture
 
 
 def records(response: requests.Response) -> dict[str, logging.LogRecord]:

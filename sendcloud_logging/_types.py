@@ -1,7 +1,8 @@
-"""Type aliases and the one control-flow exception shared by the modules, kept in one place."""
+"""Type aliases, the wire encoding and the one control-flow exception shared by the modules, kept in one place."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 #: The JSON body of ``POST /integrations/{id}/logs``: only the nine API fields.
@@ -19,6 +20,14 @@ API_FIELDS = (
     "exception_type",
     "exception",
 )
+
+
+def dumps(value: Any) -> str:
+    """The JSON text of a payload exactly as it goes on the wire: compact, UTF-8 as is, no NaN.
+
+    Size caps are measured on this text, so every writer of a body (client, spool, limits) must use it.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 class Drop(Exception):  # a decision, not an error

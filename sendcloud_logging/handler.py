@@ -7,12 +7,11 @@ happen on the worker thread.
 
 from __future__ import annotations
 
-import copy
 import logging
 import time
 from typing import Any, Callable, Optional, Union
 
-from ._capture import Capture, capture_record
+from ._capture import Capture, capture_record, message
 from ._delivery.outbox import MemoryOutbox, Outbox
 from ._delivery.spool import SpoolOutbox
 from ._delivery.stats import Stats
@@ -241,13 +240,7 @@ class SendcloudHandler(logging.Handler):
 
     def _message(self, record: logging.LogRecord) -> str:
         """The formatted message, never a traceback: merchants read it."""
-        if self.formatter is None:
-            return record.getMessage()
-        bare = copy.copy(record)
-        bare.exc_info = None
-        bare.exc_text = None
-        bare.stack_info = None
-        return self.formatter.format(bare)
+        return message(record, self.formatter)
 
     def _prepare(self, capture: Capture) -> tuple[Any, Payload]:
         snap = capture.snapshot()

@@ -16,7 +16,6 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, Callable, Optional
 
@@ -27,6 +26,7 @@ from requests.structures import CaseInsensitiveDict
 
 from sendcloud_logging import SendcloudHandler
 from sendcloud_logging.inbox import Inbox
+from sendcloud_logging.inbox.validation import make_format_checker
 from sendcloud_logging.shop import Shop
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "sendcloud_logging" / "inbox" / "schema.json"
@@ -45,33 +45,9 @@ URL = "https://shop.example/api/orders/42/notes"
 #: takes half a second to load). Ours still comes in through its entry point.
 SPARE_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:anyio")
 
-_RFC3339 = re.compile(
-    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?(?:[Zz]|[+-]([0-9]{2}):([0-9]{2}))"
-)
-
-
-def is_rfc3339(value: object) -> bool:
-    """RFC 3339 ``date-time`` (section 5.6): an offset is required, the date must exist, ``:60`` is a leap second.
-
-    Written apart from the Inbox's own parser (``inbox.timestamps``) so the two check each other; jsonschema
-    checks ``date-time`` only with an optional package installed, so without this it would check nothing.
-    """
-    if not isinstance(value, str):
-        return True  # the schema's "type" speaks to other types
-    match = _RFC3339.fullmatch(value)
-    if match is None:
-        return False
-    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
-    off_hour, off_minute = match.group(7), match.group(8)
-    try:
-        datetime(year, month, day, hour, minute, min(second, 59))
-    except ValueError:
-        return False
-    return second <= 60 and (off_hour is None or (int(off_hour) <= 23 and int(off_minute) <= 59))
-
-
-_FORMATS = jsonschema.FormatChecker()
-_FORMATS.checks("date-time")(is_rfc3339)
+#: ``date-time`` is checked by the Inbox's own RFC 3339 parser (jsonschema alone checks nothing there);
+#: ``tests/test_rfc3339.py`` holds it and the handler's rule to one table of cases.
+_FORMATS = make_format_checker()
 
 
 @functools.cache

@@ -4,18 +4,24 @@ Pure code over JSON-safe values, run on the worker thread. Two kinds of bound:
 
 - a text (a body, a header value, a URL) keeps at most ``n`` bytes of UTF-8: ``clip`` cuts it on a
   character boundary and ends it with a marker saying how many bytes were cut: ``" …[1234 bytes cut]"``;
-- a JSON value keeps its encoding (as the client sends it) under ``n`` bytes: ``shrink`` cuts the largest
-  strings first and keeps the structure; only when many small items are too many is the value sent as its
-  cut JSON text. ``fit_payload`` does the same over the parts of a whole POST body.
+- a JSON value keeps its encoding (``_types.dumps``, as the client sends it) under ``n`` bytes: ``shrink``
+  cuts the largest strings first and keeps the structure; only when many small items are too many is the
+  value sent as its cut JSON text. ``fit_payload`` does the same over the parts of a whole POST body.
+
+``bounded_text`` puts redaction and cutting together for one text: only the head that will be kept is
+redacted, so a 50 MB text costs what its bound costs.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Optional
 
+from .._types import dumps
+
 __all__ = [
+    "CUT_MARKER",
+    "CUT_MARKER_PATTERN",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_PAYLOAD_BYTES",
     "clip",
@@ -50,9 +56,11 @@ MAX_ITEMS = 5_000
 #: Room kept free under the payload cap for a storm summary's note, appended after the cap.
 SUMMARY_ROOM = 160
 
-_MARKER = " …[{} bytes cut]"
+#: What ends a cut text, and the pattern that finds it (redaction looks for it too: a cut URL lost its "@").
+CUT_MARKER = " …[{} bytes cut]"
+CUT_MARKER_PATTERN = r" …\[(?P<cut>\d{1,20}) bytes cut\]"
 _PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f-\U0010ffff]*\Z')  # JSON writes these characters as they are
-_MARKED = re.compile(r" …\[(\d{1,20}) bytes cut\]\Z")
+_MARKED = re.compile(CUT_MARKER_PATTERN + r"\Z")
 _MIN_LEAF = 48  # a cut string shorter than this says nothing but its marker
 
 #: The parts of a POST body that may be cut to fit, as (field, key inside it or None).
@@ -88,13 +96,13 @@ def clip(text: str, max_bytes: int, missing: int = 0) -> str:
     marked = _MARKED.search(text, max(0, len(text) - 40))
     if marked:
         text = text[: marked.start()]
-        missing += int(marked.group(1))
+        missing += int(marked.group("cut"))
         total = utf8_len(text)
-    keep = max_bytes - utf8_len(_MARKER.format(total + missing))
+    keep = max_bytes - utf8_len(CUT_MARKER.format(total + missing))
     if keep <= 0:
         return "…" if max_bytes >= 3 else ""
     kept = text if total <= keep else _prefix(text, keep)
-    return kept + _MARKER.format(total - utf8_len(kept) + missing)
+    return kept + CUT_MARKER.format(total - utf8_len(kept) + missing)
 
 
 def head(text: str, max_bytes: int) -> tuple[str, int]:
@@ -110,11 +118,6 @@ def head(text: str, max_bytes: int) -> tuple[str, int]:
 
 def _prefix(text: str, max_bytes: int) -> str:
     return text[:max_bytes].encode("utf-8", "surrogatepass")[:max_bytes].decode("utf-8", "ignore")
-
-
-def dumps(value: Any) -> str:
-    """JSON text exactly as the client sends it."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def json_size(value: Any) -> int:
@@ -180,9 +183,6 @@ def fit_payload(payload: dict[str, Any], max_bytes: int) -> dict[str, Any]:
     return {name: value for name, value in out.items() if value is not None}
 
 
-# helpers ----------------------------------------------------------------------------------------------------
-
-
 def _shrink_text(text: str, max_bytes: int) -> str:
     """A string whose JSON encoding (quotes and escapes included) has at most ``max_bytes`` bytes."""
     size = json_size(text)
@@ -227,7 +227,7 @@ def _level(sizes: list[int], budget: int) -> Optional[int]:
         level = (budget - rest) // k
         if k == len(ordered) or level >= ordered[k]:
             return level
-    return None  # pragma: no cover - the loop always returns at its last item
+    return None  # no sizes at all: nothing can be cut
 
 
 def _cap_leaves(value: Any, level: int) -> Any:

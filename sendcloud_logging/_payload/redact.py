@@ -1,7 +1,8 @@
 """Redaction: shop secrets in headers, bodies, URLs and messages become ``[Filtered]`` before a log is queued.
 
-Pure code, run on the worker thread by ``payload.build_payload`` over values that are already JSON-safe
-(dicts, lists, strings, numbers). What is redacted by default:
+Pure code, run on the worker thread by ``_payload.build_payload`` over values that are already JSON-safe
+(dicts, lists, strings, numbers); each ``PayloadPolicy`` owns its ``Redactor``, so no instance (and no
+name cache) is shared between handlers. What is redacted by default:
 
 - headers named ``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Api-Key``, and
   any header whose name contains one of ``DEFAULT_HEADER_WORDS`` (``token``, ``session``, ``auth``...);
@@ -23,6 +24,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Callable, Optional
 from urllib.parse import unquote_plus
+
+from .limits import CUT_MARKER, CUT_MARKER_PATTERN, clip, head
 
 __all__ = [
     "DEFAULT_HEADERS",
@@ -68,7 +71,8 @@ _USERINFO = re.compile(r"((?:\b[A-Za-z][A-Za-z0-9+.\-]{0,30}:)?//)([^\s/?#@\[\]<
 # A URL whose authority was cut before its "@" (at the end of a cut text, or before a cut's marker): its
 # "user:pass" cannot be told from "host:port", so both go.
 _AUTHORITY_AT_END = r"\b([A-Za-z][A-Za-z0-9+.\-]{0,30}://)[^\s/?#@\[\]<>\"']+"
-_CUT_USERINFO = re.compile(_AUTHORITY_AT_END + r"(?= …\[\d{1,20} bytes cut\]\Z)")
+_CUT_USERINFO = re.compile(_AUTHORITY_AT_END + rf"(?={CUT_MARKER_PATTERN}\Z)")
+_CUT_TAIL = CUT_MARKER.rpartition("}")[2]  # " bytes cut]": a cheap test before the pattern
 _CUT_USERINFO_AT_END = re.compile(_AUTHORITY_AT_END + r"\Z")
 _KEY_VALUE = re.compile(
     r"(?<![\w.\-\[\]%+])(?P<key>[\w.\-\[\]%+]{1,128})=(?P<val>\"[^\"\n]*\"?|'[^'\n]*'?|[^&;\s#\"'<>]*)"
@@ -110,6 +114,8 @@ def _matcher(words: set[str]) -> Optional[re.Pattern[str]]:
 class Redactor:
     """Decide which names are secret, and replace their values with ``[Filtered]``.
 
+    Its only state is two bounded caches of names already decided, private to the policy that owns it.
+
     Args:
         keys: More key words to redact in bodies, forms, JSON, XML and query strings.
         headers: More header names (or words of names) to redact.
@@ -145,7 +151,6 @@ class Redactor:
     def __repr__(self) -> str:  # never the secret values themselves
         return f"<Redactor keys={self._key_words is not None} headers={self._header_words is not None}>"
 
-    # names ----------------------------------------------------------------------------------------------
 
     def is_secret_key(self, name: str) -> bool:
         """Whether the value under this key (body, form, JSON, XML, query) is redacted."""
@@ -174,7 +179,6 @@ class Redactor:
             cache.clear()
         cache[name] = value
 
-    # values ---------------------------------------------------------------------------------------------
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """Secret headers' values replaced; the other values redacted as text (URLs in ``Location``...), and
@@ -223,7 +227,7 @@ class Redactor:
                 text = text.replace(secret, FILTERED)
         if "//" in text:
             text = _USERINFO.sub(rf"\1{FILTERED}@", text)
-            if "bytes cut]" in text:
+            if _CUT_TAIL in text:
                 text = _CUT_USERINFO.sub(rf"\1{FILTERED}", text)
             if cut:
                 text = _CUT_USERINFO_AT_END.sub(rf"\1{FILTERED}", text)
@@ -245,7 +249,6 @@ class Redactor:
             text = _XML_ELEMENT.sub(self._xml_element, text)
         return text
 
-    # pattern callbacks ----------------------------------------------------------------------------------
 
     def _pairs(self, pattern: re.Pattern[str], secret: Callable[[re.Match[str]], Optional[str]], text: str,
                depth: int = 0) -> str:
@@ -340,5 +343,26 @@ class Redactor:
         return "\n".join(out)
 
 
-#: The default policy, shared: a ``Redactor`` holds no state beyond its name caches.
-DEFAULT_REDACTOR = Redactor()
+def bounded_text(
+    text: str,
+    max_bytes: int,
+    redactor: Optional[Redactor],
+    missing: int = 0,
+    *,
+    mime: str = "",
+    header_block: bool = False,
+) -> str:
+    """At most ``max_bytes`` of ``text``: its head is redacted (only the head: the work stays bounded by
+    the cap, not by the input), then cut, with one marker counting every byte left out.
+
+    ``missing``: bytes already left off the end of ``text``. ``mime``: the body's type (multipart forms are
+    redacted field by field). ``header_block``: the text is a raw header block.
+    """
+    kept, cut = head(text, max_bytes)
+    if redactor is not None:
+        was_cut = bool(cut or missing)
+        if header_block:
+            kept = redactor.header_block(kept, cut=was_cut)
+        else:
+            kept = redactor.text(kept, multipart=mime.startswith("multipart/"), cut=was_cut)
+    return clip(kept, max_bytes, cut + missing)

@@ -20,10 +20,12 @@ from .accounts import Accounts
 from .oauth import TOKEN_PATH, TokenIssuer
 from .responses import Answer, error_answer, shorten
 from .store import LogStore
-from .timestamps import format_micros, now_rfc3339, parse_rfc3339, to_micros
+from .timestamps import format_micros, now_rfc3339, parse_rfc3339
 from .validation import FIELDS, BodyError, body_errors, parse_json
 
-_ID = re.compile(r"[0-9]{1,18}")  # fits SQLite's 64-bit integers
+_ID = re.compile(r"[0-9]{1,19}")
+#: Ids are SQLite's (and the API's) 64-bit signed integers: 1 to 2**63 - 1.
+MAX_ID = 2**63 - 1
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}")
 DEFAULT_PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -96,11 +98,9 @@ class InboxAPI:
         return None
 
     def integration_id(self, raw: Optional[str]) -> Optional[int]:
-        """The integration id of a path segment: a positive int, known when a list of ids was given."""
-        if raw is None or not _ID.fullmatch(raw):
-            return None
-        value = int(raw)
-        if value < 1 or (self._integrations is not None and value not in self._integrations):
+        """The integration id of a path segment: an id (``positive_id``), known when a list of ids was given."""
+        value = positive_id(raw)
+        if value is None or (self._integrations is not None and value not in self._integrations):
             return None
         return value
 
@@ -153,7 +153,7 @@ class InboxAPI:
             return error_answer(400, "created_at is not an RFC 3339 date-time", pointer="body/created_at")
         fields["protected"] = False
         fields["additional_data"] = ""
-        log = self._store.add(integration_id, fields, to_micros(instant))
+        log = self._store.add(integration_id, fields, instant)
         self._notify(log)
         return Answer(201, {"data": log})
 
@@ -182,14 +182,14 @@ class InboxAPI:
             instant = parse_rfc3339(params["cursor"][-1])
             if instant is None:
                 return error_answer(400, "cursor must be an RFC 3339 date-time", parameter="cursor")
-            before = (to_micros(instant), None)
+            before = (instant, None)
         if "cursor_id" in params:
-            raw = params["cursor_id"][-1]
-            if before is None or not _ID.fullmatch(raw) or int(raw) < 1:
+            cursor_id = positive_id(params["cursor_id"][-1])
+            if before is None or cursor_id is None:
                 return error_answer(
                     400, "cursor_id must be a positive integer, given with cursor", parameter="cursor_id"
                 )
-            before = (before[0], int(raw))
+            before = (before[0], cursor_id)
         rows = self._store.page(integration_id, page_size + 1, before)
         headers: tuple[tuple[str, str], ...] = ()
         if len(rows) > page_size:
@@ -199,3 +199,11 @@ class InboxAPI:
             query = urlencode({"page_size": page_size, "cursor": format_micros(created_us), "cursor_id": last["id"]})
             headers = (("Link", f'<{request.origin}{self.prefix}{path}?{query}>; rel="next"'),)
         return Answer(200, {"data": [log for log, _ in rows]}, headers)
+
+
+def positive_id(raw: Optional[str]) -> Optional[int]:
+    """An id from its decimal digits: 1 to ``MAX_ID``; None for anything else (too long, signs, spaces)."""
+    if raw is None or not _ID.fullmatch(raw):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ID else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Optional
 
-from .. import STREAMED_REQUEST, UNREAD_RESPONSE, HTTPParts, _pairs_to_dict
+from ..parts import STREAMED_REQUEST, UNREAD_RESPONSE, HTTPParts, pairs_to_dict
 
 __all__ = ["request_parts", "response_parts"]
 
@@ -45,7 +45,7 @@ def _headers(headers: Any) -> Any:
 
     Decoded here rather than through ``headers.encoding``, which caches its guess on the caller's object.
     """
-    return _pairs_to_dict([(_text(name), _text(value)) for name, value in headers.raw])
+    return pairs_to_dict([(_text(name), _text(value)) for name, value in headers.raw])
 
 
 def _text(raw: bytes) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Optional
 
-from .. import STREAMED_REQUEST, UNREAD_RESPONSE, HTTPParts, _pairs_to_dict
+from ..parts import STREAMED_REQUEST, UNREAD_RESPONSE, HTTPParts, pairs_to_dict, status_code
 
 __all__ = ["exception_parts", "request_parts", "response_parts"]
 
@@ -42,8 +42,8 @@ def response_parts(obj: Any) -> Optional[HTTPParts]:
     url = getattr(obj, "url", None)
     return HTTPParts(
         url=url if isinstance(url, str) else None,
-        status=status if isinstance(status, int) and not isinstance(status, bool) else None,
-        headers=_pairs_to_dict(list(headers.items())) if headers is not None else None,
+        status=status_code(status),
+        headers=pairs_to_dict(list(headers.items())) if headers is not None else None,
         body=UNREAD_RESPONSE,
     )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Optional
 
-from .. import UNREAD_RESPONSE, HTTPParts, _pairs_to_dict
+from ..parts import UNREAD_RESPONSE, HTTPParts, pairs_to_dict
 
 __all__ = ["EXCEPTION_MODULES", "exception_parts", "request_parts", "response_parts"]
 
@@ -71,4 +71,4 @@ def exception_parts(exc: BaseException) -> Optional[tuple[Optional[HTTPParts], O
 
 def _headers(headers: Any) -> Any:
     """A multidict's pairs as a dict; repeated names become lists (joined with ", " in the payload)."""
-    return _pairs_to_dict([(str(name), str(value)) for name, value in headers.items()])
+    return pairs_to_dict([(str(name), str(value)) for name, value in headers.items()])
