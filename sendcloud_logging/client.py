@@ -17,7 +17,6 @@ shared with the token request. The client knows nothing of logging or threads.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Iterator
 from typing import Any, Optional, Union
 from urllib.parse import urljoin
@@ -27,7 +26,7 @@ import requests.adapters
 
 from ._http import error_from_response, send
 from ._http import parse_retry_after as parse_retry_after  # noqa: PLC0414  # importable here, where it lived
-from ._types import Payload
+from ._types import Payload, dumps
 from ._validators import (
     DEFAULT_API_URL,
     DEFAULT_TIMEOUT,
@@ -172,7 +171,7 @@ class SendcloudClient:
         A success without a JSON body still means the log was created: the answer is then ``{}``.
         ``timeout`` (seconds) shortens this one request, for example while the handler is closing.
         """
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        body = dumps(payload)
         response = self._request(
             "POST",
             f"{self.api_url}/integrations/{_id(integration_id)}/logs",
