@@ -14,11 +14,9 @@ the parent's pending records stay the parent's.
 from __future__ import annotations
 
 import os
-import random
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 from .._diagnostics import logger, report
@@ -37,31 +35,9 @@ from ..errors import (
 )
 from .outbox import Entry, Outbox
 from .pacing import CircuitBreaker, Pause, TokenBucket
+from .policy import RETRYABLE_STATUS, DeliveryOptions, backoff
 from .stats import Stats
 from .summary import Signature, Summariser, with_summary
-
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-
-
-def backoff_delay(attempt: int, base: float, cap: float, rand: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-    return rand() * min(cap, base * (2.0 ** min(attempt, 32)))
-
-
-@dataclass(frozen=True)
-class DeliveryOptions:
-    """How the worker paces, retries and summarises; validated by ``config.resolve``."""
-
-    queue_size: int = 1000
-    max_retries: int = 5
-    backoff_base: float = 0.5
-    max_backoff: float = 30.0
-    rate_limit_per_minute: Optional[float] = 100.0
-    rate_limit_burst: int = 15
-    summary_window: float = 60.0
-    breaker_threshold: int = 5
-    breaker_cooldown: float = 1.0
-    auth_retry: float = 60.0
 
 
 class Job:
@@ -512,7 +488,7 @@ class Worker:
             self._stats.add("failed")
         else:
             self._stats.add("retried")
-            delay = backoff_delay(entry.attempts, self._opt.backoff_base, self._opt.max_backoff)
+            delay = backoff(entry.attempts, self._opt.backoff_base, self._opt.max_backoff)
             self._outbox.retry(entry, delay)
 
     def _probe(self, integration_id: Any) -> bool:
