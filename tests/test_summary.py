@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sendcloud_logging._delivery.summary import Summariser, normalise_path, summary_text, with_summary
+from sendcloud_logging._delivery.summary import Summariser, is_id, normalise_path, summary_text, with_summary
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,20 @@ def test_normalise_path(url: str | None, expected: str) -> None:
 @given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=10**12))
 def test_numeric_ids_share_a_path(a: int, b: int) -> None:
     assert normalise_path(f"https://s.example/o/{a}/x?q={b}") == normalise_path(f"https://s.example/o/{b}/x")
+
+
+#: The id rules as four plain patterns; ``is_id`` takes short ways for speed and must agree with them.
+REFERENCE = [
+    re.compile(r"^[-+]?\d+(?:[.,]\d+)?$"),
+    re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"),
+    re.compile(r"^(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}$"),
+    re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~=]{16,}$"),
+]
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789abcdefXYZ-_.~=+,\n²٣é"), max_size=40))
+def test_the_id_rule_agrees_with_its_reference_patterns(segment: str) -> None:
+    assert is_id(segment) == any(p.match(segment) for p in REFERENCE)
 
 
 def test_summary_text_says_how_many_and_when() -> None:
