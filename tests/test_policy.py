@@ -6,6 +6,7 @@ from typing import Optional
 
 import pytest
 
+from sendcloud_logging import errors
 from sendcloud_logging._delivery.policy import (
     RETRYABLE_STATUS,
     Action,
@@ -158,3 +159,17 @@ def test_a_handlers_options_make_its_policy() -> None:
     assert policy.breaker_threshold == 2
     assert policy.hold_on_auth_failure
     assert policy.auth_retry == options.auth_retry
+
+
+def test_only_the_policy_knows_error_classes() -> None:
+    """The worker, intake and sender apply outcomes; they never import the errors module or the client."""
+    import ast
+    from pathlib import Path
+
+    package = Path(errors.__file__).parent / "_delivery"
+    for name in ("worker.py", "intake.py", "sender.py", "outbox.py", "spool.py", "pacing.py", "stats.py"):
+        tree = ast.parse((package / name).read_text(encoding="utf-8"))
+        imported = {
+            node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        assert not {m for m in imported if m.endswith(("errors", "client"))}, (name, imported)

@@ -14,6 +14,9 @@ from .policy import backoff, no_jitter
 
 Clock = Callable[[], float]
 
+#: A token, give or take the rounding of clock arithmetic: a wait of exactly ``delay()`` must be enough.
+WHOLE_TOKEN = 1.0 - 1e-9
+
 
 class TokenBucket:
     """``rate`` tokens a second, at most ``burst`` saved up; ``delay()`` says how long until one is free.
@@ -39,12 +42,12 @@ class TokenBucket:
     def delay(self) -> float:
         """Seconds until a token is available (0 when one is)."""
         self._refill()
-        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+        return 0.0 if self._tokens >= WHOLE_TOKEN else (1 - self._tokens) / self.rate
 
     def take(self) -> bool:
         """Spend a token if one is available."""
         self._refill()
-        if self._tokens >= 1:
+        if self._tokens >= WHOLE_TOKEN:
             self._tokens -= 1
             return True
         return False

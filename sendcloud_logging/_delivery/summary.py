@@ -5,7 +5,7 @@ Records are grouped by a signature, as error trackers group events: the same int
 path (ids replaced by a placeholder), status, exception type and message template. The first record of a
 signature goes out at once; the repeats within the window are counted, and when the window closes one
 more log carries the latest of them with "(+N more like this between HH:MM:SS and HH:MM:SS)".
-Pure code: the worker owns the clock and the outbox.
+Pure code: the intake owns the clock and the outbox.
 """
 
 from __future__ import annotations
@@ -99,11 +99,10 @@ def with_summary(payload: Payload, more: int, first: float, last: float) -> Payl
 
 @dataclass
 class Window:
-    """One signature's open window; ``ref`` names its pending summary in the outbox, once there is one."""
+    """One signature's open window; ``ref`` names its held summary in the outbox, once there is one."""
 
     closes: float
     ref: Any = None
-    more: int = 0
 
 
 class Summariser:
