@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Callable, Optional, Union
 
-from ._delivery.worker import DeliveryOptions
+from ._delivery.policy import DeliveryOptions
 from ._payload import PayloadPolicy
 from ._payload.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_BODY_BYTES, MIN_PAYLOAD_BYTES
 from ._payload.redact import Redactor

@@ -1,22 +1,28 @@
-"""``SendcloudHandler``: the ``logging.Handler`` that wires snapshot, queue, worker and client together.
+"""``SendcloudHandler``: the ``logging.Handler`` that wires capture, pipeline, worker and client together.
 
 ``emit`` runs on the caller's thread: it takes a cheap snapshot of the record, appends it to a bounded
 queue and returns. It never touches the network and never raises. Building the payload and sending it
-happen on the worker thread.
+happen on the worker's threads, through two small seams: a ``RecordPipeline`` (capture -> payload, and the
+storm signature) for the intake, and a client factory for the sender.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Hashable
 from typing import Any, Callable, Optional, Union
 
 from ._capture import Capture, capture_record, message
+from ._delivery.intake import Intake, Job
 from ._delivery.outbox import MemoryOutbox, Outbox
+from ._delivery.policy import DeliveryPolicy
+from ._delivery.sender import Sender
 from ._delivery.spool import SpoolOutbox
+from ._delivery.stages import Stages
 from ._delivery.stats import Stats
 from ._delivery.summary import Signature, snapshot_signature
-from ._delivery.worker import Job, Worker
+from ._delivery.worker import BackgroundWorker
 from ._payload import build_payload
 from ._payload.hook import BeforeSend
 from ._settings import DEFAULTS, OPTIONS, Settings, positive_int, resolve
@@ -24,6 +30,7 @@ from ._types import Drop, Payload
 from ._validators import TimeoutArg
 from .auth import Credentials
 from .client import SendcloudClient
+from .errors import MissingBaseURLError
 
 #: Loggers whose records never enter the handler: our own, and the HTTP stack below the client.
 OWN_LOGGERS = ("sendcloud_logging", "urllib3", "requests", "charset_normalizer")
@@ -133,18 +140,17 @@ class SendcloudHandler(logging.Handler):
         hook = settings.before_send
         self._before_send = None if hook is None else BeforeSend(hook, settings.policy)
         self._settings = settings
-        self._defaults: Payload = {"base_url": settings.base_url} if settings.base_url else {}
+        self._keep_records = settings.before_send is not None  # the hook gets the record: keep it while it waits
+        self._pipeline = RecordPipeline(settings)
+        spool = settings.spool_path is not None
+        self._policy = DeliveryPolicy.from_options(settings.delivery, hold_on_auth_failure=spool)
         self._stats = Stats()
-        self._flush_gave_up: Optional[float] = None
-        self._worker = Worker(
-            self._prepare,
-            self._key_of,
-            self._new_client,
-            self._new_outbox,
+        self._drain: Optional[tuple[float, int]] = None  # when the last flush() began, and records queued then
+        self._worker = BackgroundWorker(
+            self._stages,
+            queue_size=settings.delivery.queue_size,
             stats=self._stats,
-            options=settings.delivery,
-            start_now=settings.spool_path is not None,
-            account_of=None if settings.credentials is None else self._account_of,
+            start_now=spool,  # a spool may hold what an earlier process left: send it without waiting for a record
         )
 
     @property
@@ -187,8 +193,8 @@ class SendcloudHandler(logging.Handler):
         try:
             if self._is_own(record):
                 return
-            keep = self._before_send is not None  # the hook gets the record: keep it while it waits
-            self._worker.submit(Job(capture_record(record, self._message(record), keep_record=keep), record.msg))
+            capture = capture_record(record, self._message(record), keep_record=self._keep_records)
+            self._worker.submit(Job(capture, record.msg))
         except Exception:  # noqa: BLE001  # the caller never sees our errors; logging reports them
             self.handleError(record)
 
@@ -203,22 +209,22 @@ class SendcloudHandler(logging.Handler):
         """
         if timeout is not None:
             return self._worker.flush(float(timeout))
-        done = self._worker.flush(self._settings.shutdown_timeout)
-        # logging.shutdown() calls flush() then close(): together they keep to one shutdown_timeout.
-        self._flush_gave_up = None if done else time.monotonic()
-        return done
+        self._drain = (time.monotonic(), self._queued())
+        return self._worker.flush(self._settings.shutdown_timeout)
 
     def close(self) -> None:
         """Deliver what is queued within ``shutdown_timeout``, then stop the worker.
 
-        ``logging.shutdown()`` calls this at interpreter exit. What cannot be delivered in time is counted
-        as dropped (``shutdown``) and reported in one line on stderr.
+        ``logging.shutdown()`` calls this at interpreter exit, right after ``flush()``: a close that follows a
+        ``flush()`` with nothing logged in between continues that flush's wait, so the pair costs one
+        ``shutdown_timeout``. What cannot be delivered in time is counted as dropped (``shutdown``) and
+        reported in one line on stderr.
         """
-        budget = self._settings.shutdown_timeout
-        if self._flush_gave_up is not None and time.monotonic() - self._flush_gave_up < 1.0:
-            budget = min(budget, 0.2)  # flush() just spent the budget; only open summaries may still go
+        spent = 0.0
+        if self._drain is not None and self._drain[1] == self._queued():
+            spent = time.monotonic() - self._drain[0]
         try:
-            self._worker.close(budget)
+            self._worker.close(self._settings.shutdown_timeout, spent=spent)
         finally:
             super().close()
 
@@ -230,7 +236,9 @@ class SendcloudHandler(logging.Handler):
         level = logging.getLevelName(self.level)
         return f"<{type(self).__name__} integration_id={self._settings.integration_id} ({level})>"
 
-    # internals -------------------------------------------------------------------------------------
+    def _queued(self) -> int:
+        """Records handed to the worker so far: a flush() and a close() with none in between are one drain."""
+        return int(self._stats.snapshot()["queued"])
 
     def _is_own(self, record: logging.LogRecord) -> bool:
         """Records of this library, its worker thread and the HTTP stack below it would loop."""
@@ -242,17 +250,21 @@ class SendcloudHandler(logging.Handler):
         """The formatted message, never a traceback: merchants read it."""
         return message(record, self.formatter)
 
-    def _prepare(self, capture: Capture) -> tuple[Any, Payload]:
-        snap = capture.snapshot()
-        integration_id = snap.integration_id or self._settings.integration_id
-        if integration_id is None:
-            raise Drop("no_integration_id", "log with extra={'integration_id': N} or give the handler one")
-        payload = build_payload(snap, self._defaults, self._settings.policy)
-        if self._before_send is not None:
-            payload = self._before_send(payload, snap.record)
-        return positive_int("integration_id", integration_id), payload
+    def _stages(self) -> Stages:
+        """One worker's intake and sender over a fresh outbox (again in a forked child)."""
+        s = self._settings
+        outbox: Outbox
+        if s.spool_path is None:
+            outbox = MemoryOutbox(s.delivery.queue_size)
+        else:
+            outbox = SpoolOutbox(s.spool_path, s.spool_max_bytes, s.spool_max_age)
+        account_of = None if s.credentials is None else self._account_of
+        return Stages(
+            Intake(self._pipeline, outbox, self._stats, window=s.delivery.summary_window),
+            Sender(self._new_client, outbox, self._stats, self._policy, account_of=account_of),
+        )
 
-    def _account_of(self, integration_id: Any) -> Any:
+    def _account_of(self, integration_id: Any) -> Hashable:
         """The key pair's public key an integration's logs go with: pacing and refusals are kept per account."""
         credentials = self._settings.credentials
         try:
@@ -262,16 +274,6 @@ class SendcloudHandler(logging.Handler):
         if isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str):
             return pair[0]
         return ("integration", integration_id)
-
-    def _key_of(self, job: Job) -> Signature:
-        s = self._settings
-        return snapshot_signature(job.snap.snapshot(), s.integration_id, s.base_url, job.template)
-
-    def _new_outbox(self) -> Outbox:
-        s = self._settings
-        if s.spool_path is None:
-            return MemoryOutbox(s.delivery.queue_size)
-        return SpoolOutbox(s.spool_path, s.spool_max_bytes, s.spool_max_age)
 
     def _new_client(self) -> SendcloudClient:
         s: Settings = self._settings
@@ -287,3 +289,34 @@ class SendcloudHandler(logging.Handler):
             verify=s.verify,
             allow_insecure_http=s.allow_insecure_http,
         )
+
+
+class RecordPipeline:
+    """What the intake stage asks of the handler: a capture's payload and its storm signature (pure)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        hook = settings.before_send
+        self._before_send = None if hook is None else BeforeSend(hook, settings.policy)
+        self._defaults: Payload = {"base_url": settings.base_url} if settings.base_url else {}
+        #: The hook sees every record, even one that only adds to a storm summary's count.
+        self.prepares_every_record = self._before_send is not None
+
+    def prepare(self, capture: Capture) -> tuple[int, Payload]:
+        """``(integration_id, payload)``; ``Drop`` when the record cannot become a log."""
+        snap = capture.snapshot()
+        integration_id = snap.integration_id or self._settings.integration_id
+        if integration_id is None:
+            raise Drop("no_integration_id", "log with extra={'integration_id': N} or give the handler one")
+        try:
+            payload = build_payload(snap, self._defaults, self._settings.policy)
+            if self._before_send is not None:
+                payload = self._before_send(payload, snap.record)
+        except MissingBaseURLError as exc:
+            raise Drop("no_base_url", str(exc)) from exc
+        return positive_int("integration_id", integration_id), payload
+
+    def signature(self, capture: Capture, template: Any) -> Signature:
+        """What makes two records the same problem (``summary.snapshot_signature``)."""
+        s = self._settings
+        return snapshot_signature(capture.snapshot(), s.integration_id, s.base_url, template)

@@ -223,10 +223,15 @@ def test_root_handler_at_debug_with_urllib3_debug_makes_no_loop(
     assert handler.stats()["queued"] == 3  # ...which queued none of them: only the application's three
     messages = sorted(log["exception"] for log in inbox.logs())
     assert messages == [f"application error {i}" for i in range(3)]
+    # The worker's own records (urllib3's, ours) are emitted on its threads before a POST returns, so an
+    # echo would already have been counted when flush() saw the last 201.
+    assert handler.stats()["queued"] == 3
     assert handler.stats()["sent"] == 3
 
 
-def test_queue_full_is_counted_and_reported(app_logger: AppLogger, inbox: Inbox, capfd: pytest.CaptureFixture[str]) -> None:
+def test_queue_full_is_counted_and_reported_once(
+    app_logger: AppLogger, inbox: Inbox, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     entered, release = threading.Event(), threading.Event()
 
     def hold(payload: dict[str, Any], record: Any) -> dict[str, Any]:
@@ -235,18 +240,22 @@ def test_queue_full_is_counted_and_reported(app_logger: AppLogger, inbox: Inbox,
         return payload
 
     log, handler = app_logger(queue_size=2, before_send=hold)
-    log.error("burst 0")
-    assert entered.wait(10)  # the worker holds the first; the queue is empty
-    for i in range(1, 10):
-        log.error(f"burst {i}")  # distinct templates: nothing to merge
-    release.set()
-    assert handler.flush(10)
+    with caplog.at_level(logging.DEBUG, logger="sendcloud_logging"):
+        log.error("burst 0")
+        assert entered.wait(10)  # the worker holds the first; the queue is empty
+        for i in range(1, 10):
+            log.error(f"burst {i}")  # distinct templates: nothing to summarise
+        release.set()
+        assert handler.flush(10)
     stats = handler.stats()
     # One held by the worker, two in the queue (queue_size=2): the other seven can only be dropped.
     assert stats["dropped"] == {"queue_full": 7}
     assert stats["sent"] == 3
     assert sorted(log["exception"] for log in inbox.logs()) == ["burst 0", "burst 1", "burst 2"]
     assert capfd.readouterr().err.count("queue was full") == 1
+    warnings = [r for r in caplog.records if r.name == "sendcloud_logging" and r.levelno >= logging.WARNING]
+    assert len(warnings) == 1  # the first drop; the others only at DEBUG, not in the application's log
+    assert sum("queue_full" in r.getMessage() for r in caplog.records) == 7
 
 
 def test_transient_failures_are_retried(app_logger: AppLogger, inbox: Inbox) -> None:
@@ -319,6 +328,34 @@ def test_close_with_the_api_down_returns_within_shutdown_timeout(
     assert time.monotonic() - start < 0.3 + 1.0  # the budget, and a generous second for a busy machine
     assert handler.stats()["dropped"]["shutdown"] == 3
     assert "3 log(s) were not delivered" in capfd.readouterr().err
+
+
+def test_flush_then_close_cost_one_shutdown_timeout(
+    app_logger: AppLogger, inbox: Inbox, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """logging.shutdown() calls flush() and then close(): the second must not start the wait over."""
+    log, handler = app_logger(shutdown_timeout=0.5, summary_window=0)
+    inbox.refuse()
+    for i in range(3):
+        log.error("lost %d", i)
+    assert handler.flush() is False  # the API is down: the whole budget goes by
+    start = time.monotonic()
+    handler.close()
+    assert time.monotonic() - start < 0.5  # nothing of it was left to wait for
+    assert handler.stats()["dropped"]["shutdown"] == 3
+    assert "shutdown_timeout of 0.5 s passed" in capfd.readouterr().err
+
+
+def test_a_record_after_flush_gives_close_its_own_budget(app_logger: AppLogger, inbox: Inbox) -> None:
+    log, handler = app_logger(shutdown_timeout=0.5, summary_window=0)
+    inbox.refuse()
+    log.error("lost")
+    assert handler.flush() is False
+    log.error("logged after the flush")  # a new drain: close() waits for it as long as it may
+    start = time.monotonic()
+    handler.close()
+    assert time.monotonic() - start >= 0.45
+    assert handler.stats()["dropped"]["shutdown"] == 2
 
 
 def test_emit_never_mutates_the_record(make_handler: Callable[..., SendcloudHandler]) -> None:
@@ -400,6 +437,20 @@ def test_a_process_that_logs_and_exits_at_once_delivers_everything(inbox: Inbox)
     assert {log["exception_type"] for log in inbox.logs(5)} == {"requests.exceptions.ConnectionError"}
 
 
+def open_files(prefix: str) -> int:
+    """This process's open file descriptors on ``prefix`` (a spool and its -wal and -shm files)."""
+    fds = Path("/proc/self/fd")
+    if not fds.is_dir():
+        pytest.skip("needs /proc to see open files")
+    names = []
+    for fd in fds.iterdir():
+        try:
+            names.append(os.readlink(fd))
+        except OSError:  # closed meanwhile
+            continue
+    return sum(name.startswith(prefix) for name in names)
+
+
 def test_flush_after_close_tells_whether_everything_went_out(
     make_handler: Callable[..., SendcloudHandler], inbox: Inbox, tmp_path: Path
 ) -> None:
@@ -408,10 +459,13 @@ def test_flush_after_close_tells_whether_everything_went_out(
     delivered.close()
     assert delivered.flush() is True
     inbox.refuse()
-    stuck = make_handler(spool_path=str(tmp_path / "b.sqlite"), summary_window=0, shutdown_timeout=0.3)
+    spool = str(tmp_path / "b.sqlite")
+    stuck = make_handler(spool_path=spool, summary_window=0, shutdown_timeout=0.3)
     stuck.handle(logging.makeLogRecord({"msg": "kept", "levelno": logging.ERROR, "levelname": "ERROR"}))
+    assert open_files(spool) > 0
     stuck.close()
+    assert open_files(spool) == 0
     start = time.monotonic()
     assert stuck.flush() is False  # it stayed in the spool for the next process; no waiting, no new connection
     assert time.monotonic() - start < 0.1
-    assert stuck._worker._outbox._conns == []  # type: ignore[attr-defined]  # the closed spool stays closed
+    assert open_files(spool) == 0  # the closed spool stays closed

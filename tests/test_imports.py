@@ -128,7 +128,7 @@ def targets(name: str) -> set[str]:
 
 def test_imports_are_read_the_way_python_resolves_them() -> None:
     assert {"", "handler", "inbox", "inbox.ratelimit", "shop", "_delivery.pacing"} <= set(MODULES)
-    assert {"_delivery.pacing", "_types", "errors"} <= targets("_delivery.worker")  # from ..x, from .x
+    assert {"_delivery.pacing", "_delivery.policy", "_types", "_diagnostics"} <= targets("_delivery.sender")  # from ..x, from .x
     assert "inbox.control" in targets("inbox")  # from .control import Inbox, in a package's __init__
     assert "inbox" in targets("testing")  # imported inside a fixture: found all the same
     assert ("_payload", "PayloadPolicy") in {(imp.target, imp.name) for imp in imports_of("_payload.hook")}

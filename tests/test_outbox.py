@@ -7,31 +7,44 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from sendcloud_logging._delivery.outbox import MemoryOutbox, Outbox
+from sendcloud_logging._delivery.outbox import Leftovers, MemoryOutbox, Outbox
 from sendcloud_logging._delivery.spool import SpoolOutbox
+from sendcloud_logging._types import Drop
+from tests.fakes import FakeClock
+
+
+@dataclass
+class Box:
+    outbox: Outbox
+    clock: FakeClock
 
 
 @pytest.fixture(params=["memory", "spool"])
-def outbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Outbox]:
-    box: Outbox
+def box(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Box]:
+    """Each outbox on a fake clock: monotonic for memory, wall-clock time for the spool."""
+    outbox: Outbox
     if request.param == "memory":
-        box = MemoryOutbox(100)
+        clock = FakeClock(50.0)
+        outbox = MemoryOutbox(100, clock=clock)
     else:
-        box = SpoolOutbox(str(tmp_path / "spool.sqlite"), 10_000_000, 3600)
-    yield box
-    box.close()
+        clock = FakeClock(time.time())
+        outbox = SpoolOutbox(str(tmp_path / "spool.sqlite"), 10_000_000, 3600, clock=clock)
+    yield Box(outbox, clock)
+    outbox.close()
 
 
 def payload(n: int) -> dict[str, Any]:
     return {"base_url": "https://shop.example", "exception": f"e{n}"}
 
 
-def test_claims_in_order_and_done_removes(outbox: Outbox) -> None:
+def test_claims_in_order_and_done_removes(box: Box) -> None:
+    outbox = box.outbox
     for i in range(3):
         outbox.add(1, payload(i), time.time())
     claimed = [outbox.claim() for _ in range(4)]
@@ -44,16 +57,17 @@ def test_claims_in_order_and_done_removes(outbox: Outbox) -> None:
     assert outbox.next_ready() is None
 
 
-def test_retry_later_counts_attempts(outbox: Outbox) -> None:
+def test_retry_later_counts_attempts(box: Box) -> None:
+    outbox = box.outbox
     outbox.add(1, payload(0), time.time())
     entry = outbox.claim()
     assert entry is not None
     outbox.retry(entry, 0.3)
     assert outbox.claim() is None
-    wait = outbox.next_ready()
-    assert wait is not None
-    assert 0.0 < wait <= 0.3
-    time.sleep(wait + 0.01)
+    assert outbox.next_ready() == pytest.approx(0.3)
+    box.clock.advance(0.299)
+    assert outbox.claim() is None
+    box.clock.advance(0.001)
     again = outbox.claim()
     assert again is not None
     assert again.attempts == 1
@@ -63,31 +77,69 @@ def test_retry_later_counts_attempts(outbox: Outbox) -> None:
     assert third.attempts == 1
 
 
-def test_summary_rows_wait_and_fold(outbox: Outbox) -> None:
+def test_summary_rows_wait_and_fold(box: Box) -> None:
+    outbox = box.outbox
     t0 = time.time()
-    ref = outbox.add(7, payload(1), t0, not_before=t0 + 60)
+    ref = outbox.add(7, payload(1), t0, hold_for=60)
     assert outbox.unsettled() == 0  # an open summary is not waited for by flush()
-    assert outbox.fold(ref, payload(2), t0 + 1)
-    assert outbox.fold(ref, payload(3), t0 + 2, extra=4)
+    assert outbox.fold(ref, t0 + 1, payload(2))
+    assert outbox.fold(ref, t0 + 2)  # counted only: the payload stays e2
+    assert outbox.fold(ref, t0 + 3, payload(4))  # the newest occurrence it carries
+    assert outbox.records() == 4
     assert outbox.claim() is None
     outbox.release_waiting()
     assert outbox.unsettled() == 1
     entry = outbox.claim()
     assert entry is not None
     assert entry.integration_id == 7
-    assert entry.payload["exception"] == "e3"
-    assert entry.more == 6  # e1 and e2 folded, plus 4 merged repeats
+    assert entry.payload["exception"] == "e4"
+    assert entry.more == 3
     assert entry.first == t0
-    assert entry.last == t0 + 2
-    assert not outbox.fold(ref, payload(4), t0 + 3)  # in flight: a new summary row is needed
+    assert entry.last == t0 + 3
+    assert not outbox.fold(ref, t0 + 4)  # in flight: a new summary row is needed
 
 
-def test_memory_outbox_is_bounded() -> None:
-    box = MemoryOutbox(2)
+def test_a_held_summary_is_ready_when_its_window_closes(box: Box) -> None:
+    outbox = box.outbox
+    ref = outbox.add(7, payload(1), time.time(), hold_for=60)
+    outbox.fold(ref, time.time(), payload(2))
+    assert outbox.next_ready() == pytest.approx(60)
+    box.clock.advance(59.9)
+    assert outbox.claim() is None
+    box.clock.advance(0.1)
+    entry = outbox.claim()
+    assert entry is not None
+    assert entry.more == 1
+
+
+def test_close_out_says_what_is_lost_and_what_stays(box: Box) -> None:
+    outbox = box.outbox
+    ref = outbox.add(1, payload(0), time.time(), hold_for=60)
+    outbox.fold(ref, time.time())
+    outbox.add(1, payload(1), time.time())
+    assert outbox.claim() is not None  # in flight at close
+    if isinstance(outbox, MemoryOutbox):
+        assert outbox.close_out() == Leftovers(lost=3, kept=0)
+    else:
+        assert outbox.close_out() == Leftovers(lost=0, kept=2)
+        assert outbox.claim() is not None  # the claim was given back for the next process
+
+
+def test_memory_outbox_is_bounded_and_keeps_monotonic_time() -> None:
+    clock = FakeClock(5.0)
+    box = MemoryOutbox(2, clock=clock)
     box.add(1, payload(0), time.time())
-    assert not box.full()
-    box.add(1, payload(1), time.time())
+    assert box.has_room()
+    box.add(1, payload(1), time.time(), hold_for=10)
+    assert not box.has_room()
     assert box.full()
+    assert box.next_ready() == 0.0
+    entry = box.claim()
+    assert entry is not None
+    box.done(entry)
+    assert box.next_ready() == 10.0  # by its own clock, whatever the wall clock says
+    assert box.counts_as is None
+    assert box.idle_poll is None
 
 
 def test_spool_caps_size_and_age(tmp_path: Path) -> None:
@@ -96,14 +148,24 @@ def test_spool_caps_size_and_age(tmp_path: Path) -> None:
     while not spool.full():
         spool.add(1, big, time.time())
     assert 5 <= len(spool) < 40  # about 64 KiB of 4 KB rows, counted in SQLite pages
-    old = SpoolOutbox(str(tmp_path / "old.sqlite"), 10_000_000, max_age=60)
-    old.add(1, payload(0), time.time() - 120)
-    old.add(1, payload(1), time.time())
+    assert spool.has_room()  # the intake never waits for a spool: what is over its size is dropped
+    with pytest.raises(Drop) as full:
+        spool.add(1, big, time.time())
+    assert full.value.reason == "spool_full"
+    clock = FakeClock(time.time())
+    old = SpoolOutbox(str(tmp_path / "old.sqlite"), 10_000_000, max_age=60, clock=clock)
+    old.add(1, payload(0), clock() - 120)
+    old.add(1, payload(1), clock())
     entry = old.claim()
     assert entry is not None
     assert entry.payload["exception"] == "e1"
     assert old.expired() == 1
     assert old.expired() == 0
+    clock.advance(61)
+    old.retry(entry, 0)
+    assert old.claim() is None  # e1 is now older than max_age as well
+    assert old.expired() == 1
+    assert (old.counts_as, old.idle_poll) == ("spooled", 1.0)
     spool.close()
     old.close()
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import time
+from typing import Any, Optional
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sendcloud_logging._delivery.summary import Summariser, normalise_path, summary_text, with_summary
+from sendcloud_logging._delivery.intake import Intake, Job
+from sendcloud_logging._delivery.outbox import MemoryOutbox
+from sendcloud_logging._delivery.spool import SpoolOutbox
+from sendcloud_logging._delivery.stats import Stats
+from sendcloud_logging._delivery.summary import Summariser, is_id, normalise_path, summary_text, with_summary
+from sendcloud_logging._types import Drop
 
 
 @pytest.mark.parametrize(
@@ -33,6 +40,20 @@ def test_normalise_path(url: str | None, expected: str) -> None:
 @given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=10**12))
 def test_numeric_ids_share_a_path(a: int, b: int) -> None:
     assert normalise_path(f"https://s.example/o/{a}/x?q={b}") == normalise_path(f"https://s.example/o/{b}/x")
+
+
+#: The id rules as four plain patterns; ``is_id`` takes short ways for speed and must agree with them.
+REFERENCE = [
+    re.compile(r"^[-+]?\d+(?:[.,]\d+)?$"),
+    re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"),
+    re.compile(r"^(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}$"),
+    re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~=]{16,}$"),
+]
+
+
+@given(st.text(alphabet=st.sampled_from("0123456789abcdefXYZ-_.~=+,\n²٣é"), max_size=40))
+def test_the_id_rule_agrees_with_its_reference_patterns(segment: str) -> None:
+    assert is_id(segment) == any(p.match(segment) for p in REFERENCE)
 
 
 def test_summary_text_says_how_many_and_when() -> None:
@@ -82,3 +103,142 @@ def test_summariser_is_bounded() -> None:
     clock.now = 61
     s.offer(("d",))
     assert len(s.open_windows()) == 1  # expired windows made room
+
+
+class Capture:
+    """Stands for ``_capture.Capture``: the intake reads only ``created``; the pipeline reads the rest."""
+
+    def __init__(self, created: float, text: Optional[str]) -> None:
+        self.created = created
+        self.text = text
+
+
+class Pipeline:
+    """Payload = the capture's text (None: no base_url); signature = the message template."""
+
+    def __init__(self, *, every_record: bool = False) -> None:
+        self.prepares_every_record = every_record
+        self.prepared: list[Optional[str]] = []
+
+    def prepare(self, capture: Capture) -> tuple[int, dict[str, Any]]:
+        self.prepared.append(capture.text)
+        if capture.text is None:
+            raise Drop("no_base_url", "the record has none")
+        return 9, {"base_url": "https://shop.example", "exception": capture.text}
+
+    def signature(self, capture: Capture, template: Any) -> tuple[Any, ...]:
+        return (template,)
+
+
+def intake_on(pipeline: Pipeline, outbox: Any = None, window: float = 60.0) -> tuple[Intake, Any, Stats, Clock]:
+    clock = Clock()
+    box = outbox if outbox is not None else MemoryOutbox(100_000, clock=clock)
+    stats = Stats()
+    return Intake(pipeline, box, stats, window=window, clock=clock), box, stats, clock
+
+
+def sent(outbox: MemoryOutbox) -> list[tuple[str, int]]:
+    """Release the held summaries and claim everything: (payload text, records it stands for)."""
+    outbox.release_waiting()
+    out = []
+    while (entry := outbox.claim()) is not None:
+        out.append((entry.payload["exception"], 1 + entry.more))
+        outbox.done(entry)
+    return out
+
+
+def test_a_storm_becomes_one_log_and_one_summary_per_signature() -> None:
+    pipeline = Pipeline()
+    intake, outbox, stats, _ = intake_on(pipeline)
+    templates = [f"problem {k} at %s" for k in range(7)]
+    n = 10_000
+    for i in range(n):
+        # As if the storm had filled the queue: behind, until the intake caught up with the last hundred.
+        intake.take(Job(Capture(1_700_000_000.0 + i / 1000, f"problem {i % 7} at {i}"), templates[i % 7]),
+                    behind=n - i > 100)
+    intake.finish()
+    logs = sent(outbox)
+    assert len(logs) == 14
+    assert sum(count for _, count in logs) == n
+    assert stats.snapshot()["summarised"] == n - 14
+    firsts = {text for text, count in logs if count == 1}
+    assert firsts == {f"problem {k} at {k}" for k in range(7)}
+    summaries = {text for text, count in logs if count > 1}
+    newest = {max(i for i in range(n) if i % 7 == k) for k in range(7)}
+    assert summaries == {f"problem {i % 7} at {i}" for i in newest}  # each carries its newest repeat
+    assert len(pipeline.prepared) == 14 + 100  # the firsts, the summaries' openers, and the caught-up tail
+
+
+def test_while_behind_repeats_are_only_counted() -> None:
+    pipeline = Pipeline()
+    intake, outbox, _, _ = intake_on(pipeline)
+    for i in range(1000):
+        assert intake.take(Job(Capture(float(i), f"down {i}"), "down %s"), behind=True) is (i < 2)
+    assert pipeline.prepared == ["down 0", "down 1"]  # the first, and the first repeat, which opens the summary
+    assert sent(outbox) == [("down 0", 1), ("down 1", 999)]  # the count is whole; the text an earlier one's
+
+
+def test_caught_up_a_summary_carries_its_newest_repeat() -> None:
+    pipeline = Pipeline()
+    intake, outbox, _, _ = intake_on(pipeline)
+    for i in range(5):
+        assert intake.take(Job(Capture(float(i), f"down {i}"), "down %s")) is (i < 2)  # new entries wake the sender
+    assert len(pipeline.prepared) == 5
+    assert sent(outbox) == [("down 0", 1), ("down 4", 4)]
+
+
+def test_a_before_send_hook_sees_every_record_even_behind() -> None:
+    pipeline = Pipeline(every_record=True)
+    intake, outbox, _, _ = intake_on(pipeline)
+    for i in range(5):
+        intake.take(Job(Capture(float(i), f"down {i}"), "down %s"), behind=True)
+    assert pipeline.prepared == [f"down {i}" for i in range(5)]
+    assert sent(outbox) == [("down 0", 1), ("down 4", 4)]
+
+
+def test_a_closed_window_starts_over() -> None:
+    intake, outbox, _, clock = intake_on(Pipeline(), window=60.0)
+    intake.take(Job(Capture(0.0, "a 0"), "a"))
+    intake.take(Job(Capture(1.0, "a 1"), "a"))
+    assert outbox.next_ready() == 0.0
+    clock.now = 60.0
+    intake.take(Job(Capture(60.0, "a 60"), "a"))  # a new first, sent at once
+    claimed = [entry.payload["exception"] for entry in iter(outbox.claim, None)]
+    assert claimed == ["a 0", "a 60", "a 1"]  # the summary of the closed window is ready now too
+
+
+def test_a_summary_in_flight_is_left_alone_and_the_next_repeat_starts_another() -> None:
+    intake, outbox, _, _ = intake_on(Pipeline())
+    for i in range(2):
+        intake.take(Job(Capture(float(i), f"a {i}"), "a"))
+    outbox.release_waiting()
+    first, held = outbox.claim(), outbox.claim()  # the summary goes out before its window closed
+    assert first is not None
+    assert held is not None
+    assert held.payload["exception"] == "a 1"
+    intake.take(Job(Capture(2.0, "a 2"), "a"))
+    assert held.more == 0  # not folded into while in flight
+    assert outbox.claim() is None  # a new summary, held until the window closes
+    outbox.release_waiting()
+    again = outbox.claim()
+    assert again is not None
+    assert again.payload["exception"] == "a 2"
+
+
+def test_a_record_that_cannot_become_a_log_is_counted_and_opens_nothing() -> None:
+    pipeline = Pipeline()
+    intake, outbox, stats, _ = intake_on(pipeline)
+    intake.take(Job(Capture(0.0, None), "same"))
+    intake.take(Job(Capture(1.0, None), "same"))
+    assert stats.snapshot()["dropped"] == {"no_base_url": 2}
+    assert len(outbox) == 0
+
+
+def test_summaries_off_send_every_record(tmp_path: Any) -> None:
+    spool = SpoolOutbox(str(tmp_path / "s.sqlite"), 10_000_000, 3600)
+    intake, _, stats, _ = intake_on(Pipeline(), outbox=spool, window=0)
+    for i in range(3):
+        intake.take(Job(Capture(float(i), f"x {i}"), "x"))
+    assert len(spool) == 3
+    assert stats.snapshot()["spooled"] == 3
+    spool.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from sendcloud_logging._delivery.pacing import CircuitBreaker, Pause, TokenBucket
-from sendcloud_logging._delivery.worker import backoff_delay
 
 
 class Clock:
@@ -85,11 +84,3 @@ def test_breaker_opens_after_threshold_and_doubles_its_cooldown() -> None:
     breaker.succeeded()
     assert not breaker.is_open
     assert breaker.remaining() == 0.0
-
-
-def test_backoff_is_full_jitter_and_capped() -> None:
-    assert backoff_delay(0, 0.5, 30, rand=lambda: 1.0) == 0.5
-    assert backoff_delay(3, 0.5, 30, rand=lambda: 1.0) == 4.0
-    assert backoff_delay(10, 0.5, 30, rand=lambda: 1.0) == 30.0
-    assert backoff_delay(1000, 0.5, 30, rand=lambda: 0.5) == 15.0
-    assert backoff_delay(3, 0.5, 30, rand=lambda: 0.0) == 0.0

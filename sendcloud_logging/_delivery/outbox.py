@@ -1,9 +1,10 @@
 """Payloads waiting to be sent: in memory by default, in a SQLite spool on disk (``spool.py``) on request.
 
-Both keep the same small contract so the sender does not care where entries live:
-``add`` a payload (optionally not before a moment, for summaries), ``fold`` a repeat into a waiting summary,
+Both keep the same small contract so that the intake and the sender do not care where entries live:
+``add`` a payload (optionally held for a while, for summaries), ``fold`` a repeat into a held summary,
 ``claim`` the oldest ready entry, then ``done`` (delivered or refused for good) or ``retry`` it later.
-Times are wall-clock seconds (``time.time()``) so that spool rows keep their meaning across processes.
+Callers speak in seconds from now; each outbox keeps time by its own clock: monotonic in memory, wall-clock
+in the spool, whose rows keep their meaning across processes.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Optional, Protocol
+from typing import Any, Callable, NamedTuple, Optional, Protocol
 
 from .._types import Payload
 
 
 @dataclass
 class Entry:
-    """One payload on its way. ``more``/``first``/``last`` describe repeats folded into it."""
+    """One payload on its way. ``more``/``first``/``last`` describe repeats folded into it.
+
+    ``created``, ``first`` and ``last`` are the records' wall-clock times (they are sent); ``not_before`` is
+    in the outbox's own clock.
+    """
 
     ref: Any
     integration_id: Any
@@ -34,26 +39,34 @@ class Entry:
     held: bool = False  # a storm summary waiting for its window to close
 
 
+class Leftovers(NamedTuple):
+    """What an outbox holds at close: records lost with the process, and entries kept for a later one."""
+
+    lost: int
+    kept: int
+
+
 class Outbox(Protocol):
     """Where payloads wait between the intake thread and the sender thread."""
 
-    persistent: bool
+    #: The ``stats()`` counter a record taken in counts under (the spool's ``spooled``), or None.
+    counts_as: Optional[str]
+    #: Seconds the sender looks again when nothing is ready (others may add to a shared spool); None: it waits.
+    idle_poll: Optional[float]
 
-    def add(
-        self,
-        integration_id: Any,
-        payload: Payload,
-        created: float,
-        *,
-        not_before: float = 0.0,
-        more: int = 0,
-        first: Optional[float] = None,
-    ) -> Any:
-        """Keep a payload; ``not_before`` holds a storm summary until its window closes. Returns its ref."""
+    def add(self, integration_id: Any, payload: Payload, created: float, *, hold_for: float = 0.0) -> Any:
+        """Keep a payload; ``hold_for`` seconds holds a storm summary until its window closes. Returns its ref.
+
+        Raises:
+            Drop: the outbox cannot keep it (a full spool: ``spool_full``).
+        """
         ...
 
-    def fold(self, ref: Any, payload: Payload, created: float, extra: int = 0) -> bool:
-        """Make a waiting summary carry this later occurrence too; False when ``ref`` is gone or in flight."""
+    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None) -> bool:
+        """Count one more occurrence (at ``created``) in a held summary, and carry ``payload`` if given.
+
+        False when ``ref`` is gone or in flight: the caller then starts a new summary.
+        """
         ...
 
     def claim(self) -> Optional[Entry]:
@@ -72,8 +85,8 @@ class Outbox(Protocol):
         """Make every held entry ready now (at close: send the open summaries)."""
         ...
 
-    def release_claims(self) -> int:
-        """Give this process's claims back at close; return how many entries stay for a later process."""
+    def close_out(self) -> Leftovers:
+        """At close: give this process's claims back and say what is lost and what stays for a later process."""
         ...
 
     def unsettled(self) -> int:
@@ -84,8 +97,8 @@ class Outbox(Protocol):
         """Seconds until the next entry is ready; None when nothing waits."""
         ...
 
-    def full(self) -> bool:
-        """True when no more entries fit (the intake waits, or counts a drop for a spool)."""
+    def has_room(self) -> bool:
+        """False while the intake must wait for the sender to make room (memory at its bound)."""
         ...
 
     def __len__(self) -> int: ...
@@ -104,12 +117,14 @@ class Outbox(Protocol):
 
 
 class MemoryOutbox:
-    """A bounded heap ordered by (not_before, arrival); lost with the process."""
+    """A bounded heap ordered by (not_before, arrival) in monotonic time; lost with the process."""
 
-    persistent = False
+    counts_as: Optional[str] = None
+    idle_poll: Optional[float] = None
 
-    def __init__(self, max_entries: int) -> None:
+    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
         self._max = max_entries
+        self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[int, Entry] = {}
         self._heap: list[tuple[float, int]] = []
@@ -123,39 +138,27 @@ class MemoryOutbox:
         """At ``max_entries`` entries (the handler's ``queue_size``)."""
         return len(self._entries) >= self._max
 
+    def has_room(self) -> bool:
+        """Below ``max_entries``: the intake waits for the sender otherwise, and the caller's queue buffers."""
+        return not self.full()
+
     def records(self) -> int:
         """Log records behind the waiting entries: a summary stands for ``1 + more`` of them."""
         with self._lock:
             return sum(1 + e.more for e in self._entries.values())
 
-    def add(
-        self,
-        integration_id: Any,
-        payload: Payload,
-        created: float,
-        *,
-        not_before: float = 0.0,
-        more: int = 0,
-        first: Optional[float] = None,
-    ) -> int:
+    def add(self, integration_id: Any, payload: Payload, created: float, *, hold_for: float = 0.0) -> int:
         """See ``Outbox.add``."""
+        not_before = self._clock() + hold_for if hold_for > 0 else 0.0
         with self._lock:
             ref = next(self._seq)
             self._entries[ref] = Entry(
-                ref,
-                integration_id,
-                payload,
-                created,
-                more=more,
-                first=first,
-                last=created if more else None,
-                not_before=not_before,
-                held=not_before > 0,
+                ref, integration_id, payload, created, not_before=not_before, held=hold_for > 0
             )
             heapq.heappush(self._heap, (not_before, ref))
             return ref
 
-    def fold(self, ref: Any, payload: Payload, created: float, extra: int = 0) -> bool:
+    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None) -> bool:
         """See ``Outbox.fold``."""
         with self._lock:
             entry = self._entries.get(ref)
@@ -163,15 +166,15 @@ class MemoryOutbox:
                 return False
             if entry.first is None:
                 entry.first = entry.created
-            entry.more += 1 + extra
-            entry.payload = payload
-            entry.created = created
-            entry.last = created
+            entry.more += 1
+            entry.created = entry.last = created
+            if payload is not None:
+                entry.payload = payload
             return True
 
     def claim(self) -> Optional[Entry]:
         """See ``Outbox.claim``: the first entry of the heap whose time has come."""
-        now = time.time()
+        now = self._clock()
         with self._lock:
             while self._heap:
                 not_before, ref = self._heap[0]
@@ -198,7 +201,7 @@ class MemoryOutbox:
         with self._lock:
             if count_attempt:
                 entry.attempts += 1
-            entry.not_before = time.time() + max(0.0, delay)
+            entry.not_before = self._clock() + max(0.0, delay)
             self._claimed.discard(entry.ref)
             if entry.ref in self._entries:
                 heapq.heappush(self._heap, (entry.not_before, entry.ref))
@@ -220,11 +223,11 @@ class MemoryOutbox:
             times = [e.not_before for r, e in self._entries.items() if r not in self._claimed]
         if not times:
             return None
-        return max(0.0, min(times) - time.time())
+        return max(0.0, min(times) - self._clock())
 
-    def release_claims(self) -> int:
-        """Nothing outlives the process in memory: 0."""
-        return 0
+    def close_out(self) -> Leftovers:
+        """Nothing outlives the process in memory: every waiting record is lost."""
+        return Leftovers(lost=self.records(), kept=0)
 
     def unsettled(self) -> int:
         """Entries still to send, not counting summaries whose window is open."""

@@ -1,7 +1,8 @@
 """Pacing of POSTs: a token bucket for the API's rate limit, a pause after 429, a circuit breaker.
 
 Pure state machines over an injected clock: they answer "how long until I may send?" and never sleep
-themselves, so the worker can wait on an Event that ``close()`` cuts short.
+themselves, so the worker can wait on an Event that ``close()`` cuts short. The pause and the breaker's
+cooldown grow by the policy's one ``backoff`` formula, without jitter.
 """
 
 from __future__ import annotations
@@ -9,7 +10,12 @@ from __future__ import annotations
 import time
 from typing import Callable, Optional
 
+from .policy import backoff, no_jitter
+
 Clock = Callable[[], float]
+
+#: A token, give or take the rounding of clock arithmetic: a wait of exactly ``delay()`` must be enough.
+WHOLE_TOKEN = 1.0 - 1e-9
 
 
 class TokenBucket:
@@ -36,12 +42,12 @@ class TokenBucket:
     def delay(self) -> float:
         """Seconds until a token is available (0 when one is)."""
         self._refill()
-        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
+        return 0.0 if self._tokens >= WHOLE_TOKEN else (1 - self._tokens) / self.rate
 
     def take(self) -> bool:
         """Spend a token if one is available."""
         self._refill()
-        if self._tokens >= 1:
+        if self._tokens >= WHOLE_TOKEN:
             self._tokens -= 1
             return True
         return False
@@ -60,7 +66,7 @@ class Pause:
     def pause(self, retry_after: Optional[float]) -> float:
         """Pause for ``retry_after`` seconds, or an exponential backoff; returns the pause length."""
         if retry_after is None:
-            seconds = min(self._cap, self._base * (2.0 ** min(self._strikes, 32)))
+            seconds = backoff(self._strikes, self._base, self._cap, no_jitter)
         else:
             seconds = max(0.0, retry_after)
         self._strikes += 1
@@ -106,7 +112,7 @@ class CircuitBreaker:
         self._failures += 1
         if self._failures < self.threshold:
             return False
-        seconds = min(self._max_cooldown, self._cooldown * (2.0 ** min(self._opened, 32)))
+        seconds = backoff(self._opened, self._cooldown, self._max_cooldown, no_jitter)
         self._opened += 1
         self._until = self._clock() + seconds
         return True

@@ -17,10 +17,10 @@ import socket
 import sqlite3
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
-from .._types import Payload
-from .outbox import Entry
+from .._types import Drop, Payload
+from .outbox import Entry, Leftovers
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS spool (
@@ -58,12 +58,19 @@ def _owner_alive(owner: Optional[str], host: str) -> bool:
 
 
 class SpoolOutbox:
-    """The outbox contract (see ``outbox.py``) over one SQLite file shared by processes."""
+    """The outbox contract (see ``outbox.py``) over one SQLite file shared by processes.
 
-    persistent = True
+    ``clock`` is wall-clock time: ``not_before``, leases and ages are compared across processes.
+    """
 
-    def __init__(self, path: str, max_bytes: int, max_age: float, lease: float = 120.0) -> None:
+    counts_as: Optional[str] = "spooled"
+    idle_poll: Optional[float] = 1.0  # other processes may add rows to a shared spool
+
+    def __init__(
+        self, path: str, max_bytes: int, max_age: float, lease: float = 120.0, clock: Callable[[], float] = time.time
+    ) -> None:
         self.path = path
+        self._clock = clock
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.lease = lease
@@ -113,42 +120,38 @@ class SpoolOutbox:
         return int((pages - free) * size)
 
     def full(self) -> bool:
-        """At ``max_bytes``: the intake then drops and counts (``spool_full``)."""
+        """At ``max_bytes``: ``add`` then drops and counts (``spool_full``)."""
         return self.size_bytes() >= self.max_bytes
 
-    def add(
-        self,
-        integration_id: Any,
-        payload: Payload,
-        created: float,
-        *,
-        not_before: float = 0.0,
-        more: int = 0,
-        first: Optional[float] = None,
-    ) -> int:
-        """See ``Outbox.add``: one row, committed before this returns."""
+    def has_room(self) -> bool:
+        """Always: a full spool drops what is over its size (``add``) rather than stall the intake."""
+        return True
+
+    def add(self, integration_id: Any, payload: Payload, created: float, *, hold_for: float = 0.0) -> int:
+        """See ``Outbox.add``: one row, committed before this returns; ``Drop`` when the spool is full."""
+        if self.full():
+            raise Drop("spool_full", "raise spool_max_bytes or check the API")
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        not_before = self._clock() + hold_for if hold_for > 0 else 0.0
         cur = self._db().execute(
-            "INSERT INTO spool (integration_id, payload, created, not_before, more, first, last, held)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (str(integration_id), text, created, not_before, more, first, created if more else None,
-             1 if not_before > 0 else 0),
+            "INSERT INTO spool (integration_id, payload, created, not_before, held) VALUES (?, ?, ?, ?, ?)",
+            (str(integration_id), text, created, not_before, 1 if hold_for > 0 else 0),
         )
         return int(cur.lastrowid or 0)
 
-    def fold(self, ref: Any, payload: Payload, created: float, extra: int = 0) -> bool:
+    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None) -> bool:
         """See ``Outbox.fold``: only an unclaimed row is folded into."""
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        text = None if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         cur = self._db().execute(
-            "UPDATE spool SET more = more + 1 + ?, payload = ?, first = COALESCE(first, created), created = ?,"
-            " last = ? WHERE id = ? AND claimed_by IS NULL",
-            (extra, text, created, created, ref),
+            "UPDATE spool SET more = more + 1, payload = COALESCE(?, payload), first = COALESCE(first, created),"
+            " created = ?, last = ? WHERE id = ? AND claimed_by IS NULL",
+            (text, created, created, ref),
         )
         return cur.rowcount == 1
 
     def claim(self) -> Optional[Entry]:
         """See ``Outbox.claim``: in a ``BEGIN IMMEDIATE`` transaction; claims of dead owners are taken over."""
-        now = time.time()
+        now = self._clock()
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -201,7 +204,7 @@ class SpoolOutbox:
         entry.attempts += 1 if count_attempt else 0
         self._db().execute(
             "UPDATE spool SET claimed_by = NULL, claimed_until = NULL, attempts = ?, not_before = ? WHERE id = ?",
-            (entry.attempts, time.time() + max(0.0, delay), entry.ref),
+            (entry.attempts, self._clock() + max(0.0, delay), entry.ref),
         )
 
     def release_waiting(self) -> None:
@@ -210,11 +213,11 @@ class SpoolOutbox:
             "UPDATE spool SET not_before = 0, held = 0 WHERE not_before > 0 AND claimed_by IS NULL"
         )
 
-    def release_claims(self) -> int:
-        """Give back this process's claims (at close) so another process may send them; rows left."""
+    def close_out(self) -> Leftovers:
+        """Give back this process's claims so another process may send them; every row stays on disk."""
         db = self._db()
         db.execute("UPDATE spool SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", (self._owner,))
-        return len(self)
+        return Leftovers(lost=0, kept=len(self))
 
     def unsettled(self) -> int:
         """Rows still to send, not counting summaries whose window is open."""
@@ -225,7 +228,7 @@ class SpoolOutbox:
         row = self._db().execute("SELECT MIN(not_before) FROM spool WHERE claimed_by IS NULL").fetchone()
         if row is None or row[0] is None:
             return None
-        return max(0.0, float(row[0]) - time.time())
+        return max(0.0, float(row[0]) - self._clock())
 
     def expired(self) -> int:
         """Rows deleted for age since the last call."""

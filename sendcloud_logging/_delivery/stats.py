@@ -1,12 +1,14 @@
 """Counters of what became of each record, and the drop reasons a person reads on stderr.
 
 Nothing is lost silently: every record ends as sent, or dropped under a named reason. The first drop of each
-reason goes to stderr in one line a person understands, and every drop to the ``sendcloud_logging`` logger,
-which the handler never sends.
+reason goes to stderr in one line a person understands and to the ``sendcloud_logging`` logger (which the
+handler never sends) at WARNING; later drops of that reason only at DEBUG, so a storm into a full queue does
+not write hundreds of lines into the application's own log.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import Counter
 from typing import Any
@@ -28,6 +30,7 @@ DROP_REASONS = {
     "payload_error": "the record could not be turned into a log",
     "no_integration_id": "the record has no integration_id and the handler none either",
     "spool_full": "the disk spool was full",
+    "misconfigured": "the handler's configuration cannot reach the API (a bad URL or id)",
     "expired": "they waited in the spool longer than spool_max_age",
 }
 
@@ -51,19 +54,19 @@ class Stats:
             self._counts[name] += n
 
     def drop(self, reason: str, n: int = 1, detail: str = "", *, reported: bool = False) -> None:
-        """Count ``n`` dropped logs; say so on stderr the first time this reason happens.
+        """Count ``n`` dropped logs; say so on stderr (and at WARNING) the first time this reason happens.
 
         ``reported``: the caller already told stderr in its own words.
         """
         with self._lock:
             self._dropped[reason] += n
-            first = reason not in self._reported and not reported
+            first = reason not in self._reported
             self._reported.add(reason)
         why = DROP_REASONS.get(reason, reason)
         suffix = f": {detail}" if detail else ""
-        if first:
+        if first and not reported:
             report(f"dropped {n} log(s) because {why}{suffix} (reason '{reason}', counted in stats())")
-        logger.warning("dropped %d log(s): %s%s", n, reason, suffix)
+        logger.log(logging.WARNING if first else logging.DEBUG, "dropped %d log(s): %s%s", n, reason, suffix)
 
     def snapshot(self) -> dict[str, Any]:
         """The counters as a plain dict, with ``dropped`` by reason and ``dropped_total``."""

@@ -5,7 +5,7 @@ Records are grouped by a signature, as error trackers group events: the same int
 path (ids replaced by a placeholder), status, exception type and message template. The first record of a
 signature goes out at once; the repeats within the window are counted, and when the window closes one
 more log carries the latest of them with "(+N more like this between HH:MM:SS and HH:MM:SS)".
-Pure code: the worker owns the clock and the outbox.
+Pure code: the intake owns the clock and the outbox.
 """
 
 from __future__ import annotations
@@ -21,11 +21,29 @@ from .._types import Payload
 
 Signature = tuple[Any, ...]
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
-_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
-_HEX = re.compile(r"^(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}$")
-_TOKEN = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~=]{16,}$")
+_UUID = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+_NUMBER = r"[-+]?\d+(?:[.,]\d+)?"
+_HEX = r"(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}"
+_OPAQUE = r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~=]{16,}"
+#: A path segment that names one thing rather than a kind: a number, a UUID, a hex digest, a token.
+ID_SEGMENT = re.compile(f"(?:{_NUMBER}|{_UUID}|{_HEX}|{_OPAQUE})$")
+SHORT_NUMBER = re.compile(f"{_NUMBER}$")
 PLACEHOLDER = ":id"
+
+
+def is_id(segment: str) -> bool:
+    """Whether a path segment is an id (``ID_SEGMENT``).
+
+    The intake asks this for every record of a storm, so the common segments take short ways: below 8
+    characters only a number can be an id, and a segment without digits only a 32-letter UUID.
+    """
+    if segment.isdecimal():
+        return True
+    if len(segment) < 8:
+        return bool(segment) and SHORT_NUMBER.match(segment) is not None
+    if len(segment) < 32 and segment.isalpha():
+        return False
+    return ID_SEGMENT.match(segment) is not None
 
 
 def normalise_path(url: Optional[str]) -> str:
@@ -36,10 +54,7 @@ def normalise_path(url: Optional[str]) -> str:
         parts = urlsplit(url)
     except ValueError:
         return ""
-    segments = [
-        PLACEHOLDER if _NUMBER.match(s) or _UUID.match(s) or _HEX.match(s) or _TOKEN.match(s) else s
-        for s in parts.path.split("/")
-    ]
+    segments = [PLACEHOLDER if is_id(s) else s for s in parts.path.split("/")]
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" + "/".join(segments)
 
 
@@ -84,11 +99,10 @@ def with_summary(payload: Payload, more: int, first: float, last: float) -> Payl
 
 @dataclass
 class Window:
-    """One signature's open window; ``ref`` names its pending summary in the outbox, once there is one."""
+    """One signature's open window; ``ref`` names its held summary in the outbox, once there is one."""
 
     closes: float
     ref: Any = None
-    more: int = 0
 
 
 class Summariser:

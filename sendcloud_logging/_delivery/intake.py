@@ -1,0 +1,122 @@
+"""The intake stage: a queued record becomes an outbox entry, and storms fold into summaries.
+
+Runs on the intake thread, so building the payload (redaction, truncation, JSON) never costs the caller's
+thread. Repeats of one signature within the summary window are the one summary mechanism: the first goes
+out at once, the second opens a held summary entry, and every later one folds into it until the window
+closes (``summary.py``).
+
+A storm may outpace payload building. While the worker's queue backs up (``behind``), a repeat is folded
+into its summary by count only, from its cheap signature, and the summary keeps the text of an earlier
+repeat; as soon as the intake has caught up, repeats carry their payload again. So the intake does the
+expensive work only when it can afford it. What the payload is made of is the pipeline's business.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional, Protocol
+
+from .._types import Drop, Payload
+from .outbox import Outbox
+from .stats import Stats
+from .summary import Signature, Summariser, Window
+
+
+class Job:
+    """One record on the caller's queue: its capture and the log call's message template."""
+
+    __slots__ = ("capture", "template")
+
+    def __init__(self, capture: Any, template: Any) -> None:
+        self.capture = capture
+        self.template = template
+
+
+class Pipeline(Protocol):
+    """What the intake needs from the handler: a payload and a storm signature for a captured record.
+
+    ``prepares_every_record``: True when each record must be prepared although it only adds to a count (a
+    ``before_send`` hook sees every record).
+    """
+
+    prepares_every_record: bool
+
+    def prepare(self, capture: Any) -> tuple[Any, Payload]:
+        """``(integration_id, payload)`` of a capture.
+
+        Raises:
+            Drop: the record cannot become a log (no base_url, no integration id, before_send said no).
+        """
+        ...
+
+    def signature(self, capture: Any, template: Any) -> Signature:
+        """What makes two records the same problem (cheap: no payload is built)."""
+        ...
+
+
+class Intake:
+    """Turns jobs into outbox entries; one per worker (and per process after a fork).
+
+    ``clock`` is monotonic: it times the summary windows.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        outbox: Outbox,
+        stats: Stats,
+        *,
+        window: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._pipeline = pipeline
+        self._outbox = outbox
+        self._stats = stats
+        self._clock = clock
+        self._summariser = Summariser(window, clock=clock)
+
+    def has_room(self) -> bool:
+        """False while the outbox is at its bound: the worker waits for the sender before the next job."""
+        return self._outbox.has_room()
+
+    def take(self, job: Job, *, behind: bool = False) -> bool:
+        """Place a job in the outbox, or fold it into its summary; True when the sender has a new entry.
+
+        ``behind``: the queue is backing up, so a repeat is only counted. A ``Drop`` is counted under its reason.
+        """
+        try:
+            created = float(job.capture.created)
+            window = self._summariser.offer(self._pipeline.signature(job.capture, job.template))
+            cheap = behind and not self._pipeline.prepares_every_record
+            if cheap and window is not None and window.ref is not None and self._outbox.fold(window.ref, created):
+                self._taken(summarised=True)
+                return False
+            integration_id, payload = self._pipeline.prepare(job.capture)
+            return self._place(window, integration_id, payload, created)
+        except Drop as drop:
+            self._stats.drop(drop.reason, detail=drop.detail, reported=drop.reported)
+            return False
+
+    def finish(self) -> None:
+        """At close: the open windows end now, so their summaries are sent with the rest."""
+        self._outbox.release_waiting()
+        self._summariser.clear()
+
+    def _place(self, window: Optional[Window], integration_id: Any, payload: Payload, created: float) -> bool:
+        if window is None:  # the first of its window, or summaries are off: send at once
+            self._outbox.add(integration_id, payload, created)
+            self._taken()
+            return True
+        if window.ref is not None and self._outbox.fold(window.ref, created, payload):
+            self._taken(summarised=True)
+            return False
+        hold = max(0.0, window.closes - self._clock())  # the window's first repeat: a held summary entry
+        window.ref = self._outbox.add(integration_id, payload, created, hold_for=hold)
+        self._taken()
+        return True  # held, but flush() and the sender's schedule must know of it
+
+    def _taken(self, *, summarised: bool = False) -> None:
+        if summarised:
+            self._stats.add("summarised")
+        if self._outbox.counts_as:
+            self._stats.add(self._outbox.counts_as)
