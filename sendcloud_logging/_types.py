@@ -8,6 +8,9 @@ from typing import Any
 #: The JSON body of ``POST /integrations/{id}/logs``: only the nine API fields.
 Payload = dict[str, Any]
 
+#: What makes two records the same problem (``_payload.fields.signature``): storms fold by it.
+Signature = tuple[Any, ...]
+
 #: The nine fields the API accepts; any other key is rejected with 400 ``extra_forbidden``.
 API_FIELDS = (
     "base_url",

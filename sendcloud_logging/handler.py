@@ -21,12 +21,12 @@ from ._delivery.sender import Sender
 from ._delivery.spool import SpoolOutbox
 from ._delivery.stages import Stages
 from ._delivery.stats import Stats
-from ._delivery.summary import Signature, snapshot_signature
 from ._delivery.worker import BackgroundWorker
 from ._payload import build_payload
+from ._payload.fields import signature
 from ._payload.hook import BeforeSend
 from ._settings import DEFAULTS, OPTIONS, Settings, positive_int, resolve
-from ._types import Drop, Payload
+from ._types import Drop, Payload, Signature
 from ._validators import TimeoutArg
 from .auth import Credentials
 from .client import SendcloudClient
@@ -137,8 +137,6 @@ class SendcloudHandler(logging.Handler):
         given = locals()  # first statement: exactly the arguments
         settings = resolve({name: given[name] for name in OPTIONS})
         super().__init__(settings.level)
-        hook = settings.before_send
-        self._before_send = None if hook is None else BeforeSend(hook, settings.policy)
         self._settings = settings
         self._keep_records = settings.before_send is not None  # the hook gets the record: keep it while it waits
         self._pipeline = RecordPipeline(settings)
@@ -317,6 +315,6 @@ class RecordPipeline:
         return positive_int("integration_id", integration_id), payload
 
     def signature(self, capture: Capture, template: Any) -> Signature:
-        """What makes two records the same problem (``summary.snapshot_signature``)."""
+        """What makes two records the same problem (``fields.signature``)."""
         s = self._settings
-        return snapshot_signature(capture.snapshot(), s.integration_id, s.base_url, template)
+        return signature(capture.snapshot(), s.integration_id, s.base_url, template)

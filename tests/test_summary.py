@@ -14,7 +14,8 @@ from sendcloud_logging._delivery.intake import Intake, Job
 from sendcloud_logging._delivery.outbox import MemoryOutbox
 from sendcloud_logging._delivery.spool import SpoolOutbox
 from sendcloud_logging._delivery.stats import Stats
-from sendcloud_logging._delivery.summary import Summariser, is_id, normalise_path, summary_text, with_summary
+from sendcloud_logging._delivery.summary import Summariser, summary_text, with_summary
+from sendcloud_logging._payload.fields import is_id, normalise_path
 from sendcloud_logging._types import Drop
 
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Optional, Protocol
 
-from .._types import Drop, Payload
+from .._types import Drop, Payload, Signature
 from .outbox import Outbox
 from .stats import Stats
-from .summary import Signature, Summariser, Window
+from .summary import Summariser, Window
 
 
 class Job:

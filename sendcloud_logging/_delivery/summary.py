@@ -10,75 +10,11 @@ Pure code: the intake owns the clock and the outbox.
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
-from urllib.parse import urlsplit
 
-from .._capture import Snapshot
-from .._types import Payload
-
-Signature = tuple[Any, ...]
-
-_UUID = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
-_NUMBER = r"[-+]?\d+(?:[.,]\d+)?"
-_HEX = r"(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}"
-_OPAQUE = r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~=]{16,}"
-#: A path segment that names one thing rather than a kind: a number, a UUID, a hex digest, a token.
-ID_SEGMENT = re.compile(f"(?:{_NUMBER}|{_UUID}|{_HEX}|{_OPAQUE})$")
-SHORT_NUMBER = re.compile(f"{_NUMBER}$")
-PLACEHOLDER = ":id"
-
-
-def is_id(segment: str) -> bool:
-    """Whether a path segment is an id (``ID_SEGMENT``).
-
-    The intake asks this for every record of a storm, so the common segments take short ways: below 8
-    characters only a number can be an id, and a segment without digits only a 32-letter UUID.
-    """
-    if segment.isdecimal():
-        return True
-    if len(segment) < 8:
-        return bool(segment) and SHORT_NUMBER.match(segment) is not None
-    if len(segment) < 32 and segment.isalpha():
-        return False
-    return ID_SEGMENT.match(segment) is not None
-
-
-def normalise_path(url: Optional[str]) -> str:
-    """Scheme, host and path of a URL; query dropped, id-like segments (numbers, UUIDs, hex, tokens) replaced."""
-    if not url or not isinstance(url, str):
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    segments = [PLACEHOLDER if is_id(s) else s for s in parts.path.split("/")]
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" + "/".join(segments)
-
-
-def snapshot_signature(snap: Snapshot, integration_id: Any, base_url: Optional[str], template: Any) -> Signature:
-    """What makes two records the same problem, read from a snapshot with the same precedence as payloads.
-
-    Cheap enough for the caller's thread, where it is needed only when the queue is full.
-    """
-    fields = snap.fields
-    request, response = snap.request, snap.response
-    full_url = fields.get("full_url") or (response.url if response else None) or (request.url if request else None)
-    method = fields.get("method") or (request.method if request else None) or ""
-    code = fields.get("response_code")
-    if code is None and response is not None:
-        code = response.status
-    return (
-        snap.integration_id or integration_id,
-        fields.get("base_url") or base_url,
-        str(method).upper(),
-        normalise_path(full_url if isinstance(full_url, str) else None),
-        code,
-        fields.get("exception_type") or snap.exception_type,
-        template if isinstance(template, str) else repr(type(template)),
-    )
+from .._types import Payload, Signature
 
 
 def summary_text(exception: Optional[str], more: int, first: float, last: float) -> str:

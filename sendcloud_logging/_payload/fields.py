@@ -23,16 +23,14 @@ from urllib.parse import urlsplit
 
 from .._capture import Snapshot
 from .._diagnostics import logger
+from .._types import Signature
 from .bodies import request_object, response_object
 from .limits import MAX_BASE_URL_BYTES, MAX_EXCEPTION_TYPE_BYTES, MAX_METHOD_BYTES, MAX_URL_BYTES
 from .policy import PayloadPolicy
 from .redact import bounded_text
 from .values import created_at, exception, exception_type, method, origin, response_code, text, url
 
-__all__ = ["FIELDS", "SIGNATURE_FIELDS", "Field", "Signature", "Sources", "fill", "normalise_path", "signature"]
-
-#: What makes two records the same problem (storm summaries): see ``signature``.
-Signature = tuple[Any, ...]
+__all__ = ["FIELDS", "SIGNATURE_FIELDS", "Field", "Sources", "fill", "normalise_path", "signature"]
 
 
 @dataclass
@@ -139,26 +137,42 @@ def _body_bound(policy: PayloadPolicy) -> int:
     return policy.max_body_bytes
 
 
-_UUID = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
-_NUMBER = re.compile(r"^[-+]?\d+(?:[.,]\d+)?$")
-_HEX = re.compile(r"^(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}$")
-_TOKEN = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~=]{16,}$")
+_UUID = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+_NUMBER = r"[-+]?\d+(?:[.,]\d+)?"
+_HEX = r"(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{8,}"
+_OPAQUE = r"(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-.~=]{16,}"
+#: A path segment that names one thing rather than a kind: a number, a UUID, a hex digest, a token.
+ID_SEGMENT = re.compile(f"(?:{_NUMBER}|{_UUID}|{_HEX}|{_OPAQUE})$")
+SHORT_NUMBER = re.compile(f"{_NUMBER}$")
 PLACEHOLDER = ":id"
 
 
-def normalise_path(value: Any) -> str:
+def is_id(segment: str) -> bool:
+    """Whether a path segment is an id (``ID_SEGMENT``).
+
+    The intake asks this for every record of a storm, so the common segments take short ways: below 8
+    characters only a number can be an id, and a segment without digits only a 32-letter UUID.
+    """
+    if segment.isdecimal():
+        return True
+    if len(segment) < 8:
+        return bool(segment) and SHORT_NUMBER.match(segment) is not None
+    if len(segment) < 32 and segment.isalpha():
+        return False
+    return ID_SEGMENT.match(segment) is not None
+
+
+def normalise_path(url: Any) -> str:
     """Scheme, host and path of a URL; query dropped, id-like segments (numbers, UUIDs, hex, tokens) replaced."""
-    if not value or not isinstance(value, str):
+    if not url or not isinstance(url, str):
         return ""
     try:
-        parts = urlsplit(value)
+        parts = urlsplit(url)
     except ValueError:
         return ""
-    segments = [
-        PLACEHOLDER if _NUMBER.match(s) or _UUID.match(s) or _HEX.match(s) or _TOKEN.match(s) else s
-        for s in parts.path.split("/")
-    ]
+    segments = [PLACEHOLDER if is_id(s) else s for s in parts.path.split("/")]
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" + "/".join(segments)
+
 
 
 #: In the order they are built (``base_url`` derives from ``full_url``); payloads list them in ``API_FIELDS``'s.
