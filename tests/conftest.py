@@ -40,7 +40,8 @@ AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
 PUBLIC_KEY = "pk-test-3f9a"
 SECRET_KEY = "sk-test-secret-77c1"  # scanned for in captured output by the credential tests
 INTEGRATION_ID = 4242
-URL = "https://shop.example/api/orders/42/notes"
+SHOP = "https://shop.example"
+URL = f"{SHOP}/api/orders/42/notes"
 #: For a pytest run in a child process: plugins of this environment its suite does not need (hypothesis alone
 #: takes half a second to load). Ours still comes in through its entry point.
 SPARE_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:anyio")
@@ -169,14 +170,14 @@ def _restore_logging() -> Iterator[None]:
     root.setLevel(saved_root[0])
     root.handlers[:] = saved_root[1]
     root.filters[:] = saved_root[2]
-    for name, lg in list(manager.loggerDict.items()):
-        if not isinstance(lg, logging.Logger):
+    for name, node in list(manager.loggerDict.items()):
+        if not isinstance(node, logging.Logger):
             continue
         level, handlers, propagate, disabled = saved.get(name, (logging.NOTSET, [], True, False))
-        lg.setLevel(level)
-        lg.handlers[:] = handlers
-        lg.propagate = propagate
-        lg.disabled = disabled
+        node.setLevel(level)
+        node.handlers[:] = handlers
+        node.propagate = propagate
+        node.disabled = disabled
 
 
 @pytest.fixture
@@ -204,7 +205,7 @@ def make_handler(inbox: Inbox) -> Iterator[Callable[..., SendcloudHandler]]:
             "public_key": PUBLIC_KEY,
             "secret_key": SECRET_KEY,
             "api_url": inbox.api_url,
-            "base_url": "https://shop.example",
+            "base_url": SHOP,
         }
         options.update(kwargs)
         handler = SendcloudHandler(**options)
