@@ -1,7 +1,7 @@
 """Shared fixtures and helpers: a clean logging tree and environment per test, real local servers.
 
 Helpers for test modules (import them from ``.conftest``): ``AppLogger``, ``make_record``,
-``make_response``, ``free_port``, ``LineReader``, and the one schema check of the suite, ``schema_errors`` /
+``make_response``, the hostile values ``Unprintable`` and ``Trap``, ``free_port``, ``LineReader``, and the one schema check of the suite, ``schema_errors`` /
 ``assert_valid_body`` / ``assert_matches``.
 """
 
@@ -100,6 +100,23 @@ def make_response(
     response.encoding = encoding
     response.request = request  # type: ignore[assignment]
     return response
+
+
+class Unprintable:
+    """A value whose ``str`` and ``repr`` both raise: a message argument or an extra must still be shown somehow."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+class Trap:
+    """A foreign object: every attribute access raises, even the ``__class__`` that ``isinstance`` consults."""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(f"no {name}")
 
 
 class LineReader:

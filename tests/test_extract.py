@@ -27,7 +27,7 @@ from sendcloud_logging._capture import (
     snapshot_record,
 )
 
-from .conftest import URL, make_record, make_response
+from .conftest import URL, Trap, make_record, make_response
 
 
 def prepared(**kwargs: Any) -> requests.PreparedRequest:
@@ -42,13 +42,6 @@ def http_error(response: requests.Response) -> requests.HTTPError:
     except requests.HTTPError as exc:
         return exc
     raise AssertionError("raise_for_status() did not raise")
-
-
-class Exploding:
-    """A foreign object: every attribute access raises (even ``__class__``, which isinstance consults)."""
-
-    def __getattribute__(self, name: str) -> Any:
-        raise RuntimeError(f"no {name} for you")
 
 
 class ExplodingRaw:
@@ -261,7 +254,7 @@ def test_dict_without_known_keys_is_not_a_request() -> None:
 
 @pytest.mark.parametrize(
     "factory",
-    [Exploding, DjangoLikeRequest, object, lambda: 42, lambda: "GET /", lambda: b"raw", lambda: ["a"]],
+    [Trap, DjangoLikeRequest, object, lambda: 42, lambda: "GET /", lambda: b"raw", lambda: ["a"]],
     ids=["exploding", "django-like", "object", "int", "str", "bytes", "list"],
 )
 def test_foreign_objects_are_ignored(factory: Any) -> None:

@@ -18,40 +18,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sendcloud_logging import SendcloudHandler
 from sendcloud_logging._capture import EXTRA_FIELDS
 from sendcloud_logging._payload import payload_from_record
 from sendcloud_logging._payload.limits import DEFAULT_MAX_PAYLOAD_BYTES, SUMMARY_ROOM, json_size
 from sendcloud_logging.errors import MissingBaseURLError
 from sendcloud_logging.inbox import Inbox
 
-from .conftest import assert_valid_body
+from .conftest import SHOP, AppLogger, Trap, Unprintable, assert_valid_body
 
-AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
-SHOP = "https://shop.example"
-
-
-class Unprintable:
-    """``str`` and ``repr`` both raise."""
-
-    def __str__(self) -> str:
-        raise RuntimeError("no str")
-
-    def __repr__(self) -> str:
-        raise RuntimeError("no repr")
 
 
 class UnprintableKey(Unprintable):
     def __hash__(self) -> int:
         return 1
-
-
-class Trap:
-    """Every attribute access raises: ``isinstance`` checks and ``getattr`` must not go through."""
-
-    def __getattribute__(self, name: str) -> Any:
-        raise RuntimeError(f"no {name}")
 
 
 class BadMapping(dict):  # type: ignore[type-arg]
@@ -178,8 +158,6 @@ def test_emit_is_cheap_and_harmless_on_the_callers_thread(app_logger: AppLogger,
     assert handler.flush(10) and inbox.count() == len(values) + 2
 
 
-# property: arbitrary extras -------------------------------------------------------------------------------
-
 RUNS = {"examples": 0}
 
 
@@ -192,9 +170,10 @@ def _report_runs() -> Iterator[None]:
 
 #: Secrets planted in the generated values; none of the distinctive parts may reach a payload.
 PLANTED = ["password=pw-PLANTED-1&x=1", '{"token": "tok-PLANTED-2"}', "https://u:PLANTED-3@shop.example/?apikey=k", "\ud800"]
-ODD_OBJECTS = st.sampled_from(  # not Trap: hypothesis itself cannot hold one (it is tested above)
-    [Unprintable, recursive_dict, recursive_list, generator, lambda: nested(50), lambda: BadMapping(a=1)]
-).map(lambda make: make())
+ODD_MAKERS: list[Callable[[], Any]] = [  # not Trap: hypothesis itself cannot hold one (it is tested above)
+    Unprintable, recursive_dict, recursive_list, generator, lambda: nested(50), lambda: BadMapping(a=1)
+]
+ODD_OBJECTS = st.sampled_from(ODD_MAKERS).map(lambda make: make())
 LEAVES = (
     st.none()
     | st.booleans()

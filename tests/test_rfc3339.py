@@ -19,9 +19,7 @@ from sendcloud_logging._payload.values import created_at, is_rfc3339
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.inbox.timestamps import format_micros, parse_rfc3339
 
-from .conftest import PUBLIC_KEY, SECRET_KEY
-
-SHOP = "https://shop.example"
+from .conftest import PUBLIC_KEY, SECRET_KEY, SHOP
 
 #: (text, the instant in UTC as the Inbox prints it for a cursor; None: not an RFC 3339 date-time).
 CASES: list[tuple[str, Optional[str]]] = [
