@@ -1,6 +1,6 @@
 """Shared fixtures and helpers: a clean logging tree and environment per test, real local servers.
 
-Helpers for test modules (import them from ``.conftest``): ``AppLogger``, ``make_record``,
+Helpers for test modules (import them from ``.conftest``): ``AppLogger``, ``make_record``, ``payload_with``,
 ``make_response``, the hostile values ``Unprintable`` and ``Trap``, ``free_port``, ``LineReader``, and the one schema check of the suite, ``schema_errors`` /
 ``assert_valid_body`` / ``assert_matches``.
 """
@@ -25,6 +25,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from sendcloud_logging import SendcloudHandler
+from sendcloud_logging._payload import PayloadPolicy, payload_from_record
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.inbox.validation import make_format_checker
 from sendcloud_logging.shop import Shop
@@ -42,6 +43,7 @@ SECRET_KEY = "sk-test-secret-77c1"  # scanned for in captured output by the cred
 INTEGRATION_ID = 4242
 SHOP = "https://shop.example"
 URL = f"{SHOP}/api/orders/42/notes"
+MESSAGE = "Could not post the order note"
 #: For a pytest run in a child process: plugins of this environment its suite does not need (hypothesis alone
 #: takes half a second to load). Ours still comes in through its entry point.
 SPARE_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:anyio")
@@ -74,13 +76,18 @@ def assert_matches(definition: str, instance: Any) -> None:
     assert not errors, errors
 
 
-def make_record(
-    msg: Any = "Could not post the order note", *args: Any, exc_info: Any = None, **extra: Any
-) -> logging.LogRecord:
+def make_record(msg: Any = MESSAGE, *args: Any, exc_info: Any = None, **extra: Any) -> logging.LogRecord:
     """An ERROR record of logger ``shop.sync``, as ``logger.error(msg, *args, exc_info=..., extra=extra)`` makes it."""
     return logging.getLogger("shop.sync").makeRecord(
         "shop.sync", logging.ERROR, __file__, 1, msg, args, exc_info, extra=extra or None
     )
+
+
+def payload_with(policy: Optional[PayloadPolicy] = None, msg: str = MESSAGE, **extra: Any) -> dict[str, Any]:
+    """The payload of an ERROR record with ``extra`` under ``policy`` (``base_url``: SHOP), checked against the schema."""
+    result = payload_from_record(make_record(msg, **extra), policy=policy, base_url=SHOP)
+    assert_valid_body(result)
+    return result
 
 
 def make_response(
