@@ -1,8 +1,9 @@
 """Shared fixtures and helpers: a clean logging tree and environment per test, real local servers.
 
 Helpers for test modules (import them from ``.conftest``): ``AppLogger``, ``make_record``, ``payload_with``,
-``make_response``, the hostile values ``Unprintable`` and ``Trap``, ``free_port``, ``LineReader``, and the one schema check of the suite, ``schema_errors`` /
-``assert_valid_body`` / ``assert_matches``.
+``make_response``, the hostile values ``Unprintable`` and ``Trap``, ``free_port``, ``LineReader``; the one
+schema check of the suite, ``schema_errors`` / ``assert_valid_body`` / ``assert_matches``; ``assert_no_keys``
+for leaks of the suite's API keys.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ def assert_matches(definition: str, instance: Any) -> None:
     """``instance`` validates against ``#/$defs/<definition>`` (``log``, ``createResponse``, ``errors``...)."""
     errors = schema_errors(instance, definition)
     assert not errors, errors
+
+
+def assert_no_keys(text: str) -> None:
+    """Neither of the suite's API keys is in ``text`` (output, messages, reprs); a failure shows where one leaked."""
+    for key in (PUBLIC_KEY, SECRET_KEY):
+        assert key not in text, f"an API key leaked: ...{text[max(0, text.find(key) - 80): text.find(key) + 40]}..."
 
 
 def make_record(msg: Any = MESSAGE, *args: Any, exc_info: Any = None, **extra: Any) -> logging.LogRecord:
