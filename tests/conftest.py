@@ -1,9 +1,9 @@
 """Shared fixtures and helpers: a clean logging tree and environment per test, real local servers.
 
 Helpers for test modules (import them from ``.conftest``): ``AppLogger``, ``make_record``, ``payload_with``,
-``make_response``, the hostile values ``Unprintable`` and ``Trap``, ``free_port``, ``LineReader``; the one
-schema check of the suite, ``schema_errors`` / ``assert_valid_body`` / ``assert_matches``; ``assert_no_keys``
-for leaks of the suite's API keys.
+``make_response``, the hostile values ``Unprintable`` and ``Trap``, ``free_port``, ``LineReader``; for the
+Inbox's HTTP, ``logs_url``, ``error_codes`` and ``exchange`` (raw bytes); the one schema check of the suite,
+``schema_errors`` / ``assert_valid_body`` / ``assert_matches``; ``assert_no_keys`` for leaks of the suite's keys.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Callable, Optional
+from typing import IO, Any, Callable, Optional, Union
 
 import jsonschema
 import pytest
@@ -41,6 +41,7 @@ AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
 
 PUBLIC_KEY = "pk-test-3f9a"
 SECRET_KEY = "sk-test-secret-77c1"  # scanned for in captured output by the credential tests
+AUTH = (PUBLIC_KEY, SECRET_KEY)
 INTEGRATION_ID = 4242
 SHOP = "https://shop.example"
 URL = f"{SHOP}/api/orders/42/notes"
@@ -48,6 +49,8 @@ MESSAGE = "Could not post the order note"
 #: For a pytest run in a child process: plugins of this environment its suite does not need (hypothesis alone
 #: takes half a second to load). Ours still comes in through its entry point.
 SPARE_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:anyio")
+#: Seconds a test waits for a local server's answer: a bound for a hung server, never a measurement.
+TIMEOUT = 5.0
 
 #: ``date-time`` is checked by the Inbox's own RFC 3339 parser (jsonschema alone checks nothing there);
 #: ``tests/test_rfc3339.py`` holds it and the handler's rule to one table of cases.
@@ -173,6 +176,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def logs_url(inbox: Inbox, integration_id: Union[int, str, None] = None) -> str:
+    """The Inbox's logs endpoint of one integration, or of all of them."""
+    if integration_id is None:
+        return f"{inbox.api_url}/integrations/logs"
+    return f"{inbox.api_url}/integrations/{integration_id}/logs"
+
+
+def error_codes(response: requests.Response) -> list[str]:
+    """The ``code`` of each error in an answer, which must be the API's JSON error body."""
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert_matches("errors", body)
+    return [error["code"] for error in body["errors"]]
+
+
+def exchange(inbox: Inbox, data: bytes, timeout: float = TIMEOUT) -> bytes:
+    """Send raw bytes, end our side, and read every answer until the server closes (or stops answering)."""
+    with socket.create_connection((inbox.host, inbox.port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server answered (413, 400) and closed before taking everything
+            pass
+        chunks = []
+        try:
+            while chunk := sock.recv(65_536):
+                chunks.append(chunk)
+        except (ConnectionResetError, TimeoutError):
+            pass
+    return b"".join(chunks)
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
@@ -223,6 +258,14 @@ def inbox(request: pytest.FixtureRequest) -> Iterator[Inbox]:
             for post in server.posts:
                 if post["status"]:  # status 0: the connection was dropped before a body was read
                     assert_valid_body(post["body"])
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    """A ``requests`` session that authenticates with the suite's keys, closed after the test."""
+    with requests.Session() as s:
+        s.auth = AUTH
+        yield s
 
 
 @pytest.fixture
