@@ -16,7 +16,7 @@ from sendcloud_logging import SendcloudHandler
 from sendcloud_logging._payload.redact import FILTERED
 from sendcloud_logging.inbox import Inbox
 
-from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, AppLogger
+from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, AppLogger, make_record
 
 SEEN: list[tuple[dict[str, Any], Optional[logging.LogRecord]]] = []
 THREADS: list[str] = []
@@ -76,7 +76,7 @@ def test_the_hook_gets_the_redacted_payload_and_the_original_record(app_logger: 
 def test_the_record_is_kept_only_with_a_hook(app_logger: AppLogger, inbox: Inbox) -> None:
     from sendcloud_logging._capture import capture_record
 
-    record = logging.getLogger("x").makeRecord("x", logging.ERROR, __file__, 1, "m", (), None)
+    record = make_record()
     assert capture_record(record).snapshot().record is None
     assert capture_record(record, keep_record=True).snapshot().record is record
 

@@ -7,7 +7,6 @@ run: ``FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest tests/test_hostile.py -k p
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import time
@@ -24,7 +23,7 @@ from sendcloud_logging._payload.limits import DEFAULT_MAX_PAYLOAD_BYTES, SUMMARY
 from sendcloud_logging.errors import MissingBaseURLError
 from sendcloud_logging.inbox import Inbox
 
-from .conftest import SHOP, AppLogger, Trap, Unprintable, assert_valid_body
+from .conftest import SHOP, AppLogger, Trap, Unprintable, assert_valid_body, make_record
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 
@@ -101,7 +100,7 @@ def test_hostile_values_everywhere_give_a_valid_payload(name: str) -> None:
         "response": {"headers": value, "body": value, "status_code": value},
         **{field: value for field in EXTRA_FIELDS if field != "base_url"},
     }
-    record = logging.getLogger("shop").makeRecord("shop", logging.ERROR, __file__, 1, "msg %s", (), None, extra=extra)
+    record = make_record("msg %s", **extra)
     record.args = (value,)  # set afterwards: LogRecord() itself calls isinstance() on a single argument
     start = time.perf_counter()
     result = payload_from_record(record, base_url=SHOP)
@@ -112,13 +111,10 @@ def test_hostile_values_everywhere_give_a_valid_payload(name: str) -> None:
 
 
 def test_what_can_be_shown_is_shown() -> None:
-    record = logging.getLogger("shop").makeRecord(
-        "shop", logging.ERROR, __file__, 1, "m", (), None,
-        extra={"request": {"payload": {
-            "ok": "kept", "nan": math.nan, "big": 10**30, "set": {2, 1}, "tuple": (1, 2), 3: "int key",
-            "bad": Unprintable(), "gen": generator(), "deep": nested(100),
-        }}},
-    )
+    record = make_record(request={"payload": {
+        "ok": "kept", "nan": math.nan, "big": 10**30, "set": {2, 1}, "tuple": (1, 2), 3: "int key",
+        "bad": Unprintable(), "gen": generator(), "deep": nested(100),
+    }})
     got = payload_from_record(record, base_url=SHOP)["request"]["payload"]
     assert got["ok"] == "kept" and got["nan"] == "NaN" and got["big"] == str(10**30)
     assert got["set"] == [1, 2] and got["tuple"] == [1, 2] and got["3"] == "int key"
@@ -129,7 +125,7 @@ def test_what_can_be_shown_is_shown() -> None:
 
 @pytest.mark.parametrize("code", [10**30, 1000, "99999", "0" * 5000, -1])
 def test_response_codes_beyond_three_digits_are_left_out(code: Any) -> None:
-    record = logging.getLogger("shop").makeRecord("shop", logging.ERROR, __file__, 1, "m", (), None, extra={"response_code": code})
+    record = make_record(response_code=code)
     assert "response_code" not in payload_from_record(record, base_url=SHOP)
 
 
@@ -215,8 +211,8 @@ def test_property_any_extras_give_a_valid_bounded_payload(
     from sendcloud_logging._payload import PayloadPolicy
 
     policy = PayloadPolicy(max_body_bytes=max_body, max_payload_bytes=16 * 1024)
-    record = logging.getLogger("shop").makeRecord("shop", logging.ERROR, __file__, 1, message, (), None, extra=extra)
-    record.args = tuple(args)
+    record = make_record(message, **extra)
+    record.args = tuple(args)  # set afterwards, as above: a single mapping stays an argument
     try:
         result = payload_from_record(record, policy=policy)
     except MissingBaseURLError:

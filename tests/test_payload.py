@@ -236,11 +236,10 @@ def test_exception_text(message: str, text: Optional[str], expected: Optional[st
 
 
 def test_logged_exception_never_carries_a_traceback() -> None:
-    log = logging.getLogger("shop.sync")
     try:
         {"present": 1}["missing"]
     except KeyError:
-        record = log.makeRecord("shop.sync", logging.ERROR, __file__, 1, "Lookup failed", (), sys.exc_info())
+        record = make_record("Lookup failed", exc_info=sys.exc_info())
     result = payload(record, base_url=SHOP)
     assert result["exception"] == "Lookup failed: 'missing'"
     assert result["exception_type"] == "KeyError"

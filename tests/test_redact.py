@@ -6,6 +6,7 @@ import json
 import logging
 import logging.config
 import sqlite3
+import sys
 import time
 from contextlib import closing
 from pathlib import Path
@@ -216,11 +217,7 @@ def test_exception_text_is_redacted() -> None:
             "/api?access_token=at1 (Caused by ...)"
         )
     except requests.ConnectionError:
-        import sys
-
-        record = logging.getLogger("x").makeRecord(
-            "x", logging.ERROR, __file__, 1, "Sync with token=t2 failed: %s", ({"password": "pw1"},), sys.exc_info()
-        )
+        record = make_record("Sync with token=t2 failed: %s", {"password": "pw1"}, exc_info=sys.exc_info())
     result = payload_from_record(record, base_url=SHOP)
     assert result["exception"] == (
         f"Sync with token={FILTERED} failed: {{'password': '{FILTERED}'}}: HTTPSConnectionPool(host='shop.example', "
