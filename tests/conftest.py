@@ -1,8 +1,9 @@
 """Shared fixtures and helpers: a clean logging tree and environment per test, real local servers.
 
-Helpers for test modules (import them from ``.conftest``): ``AppLogger``, ``make_record``,
-``make_response``, ``free_port``, ``LineReader``, and the one schema check of the suite, ``schema_errors`` /
-``assert_valid_body`` / ``assert_matches``.
+Helpers for test modules (import them from ``.conftest``): ``AppLogger``, ``make_record``, ``payload_with``,
+``make_response``, the hostile values ``Unprintable`` and ``Trap``, ``free_port``, ``LineReader``; for the
+Inbox's HTTP, ``logs_url``, ``error_codes`` and ``exchange`` (raw bytes); the one schema check of the suite,
+``schema_errors`` / ``assert_valid_body`` / ``assert_matches``; ``assert_no_keys`` for leaks of the suite's keys.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Callable, Optional
+from typing import IO, Any, Callable, Optional, Union
 
 import jsonschema
 import pytest
@@ -25,6 +26,7 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from sendcloud_logging import SendcloudHandler
+from sendcloud_logging._payload import PayloadPolicy, payload_from_record
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.inbox.validation import make_format_checker
 from sendcloud_logging.shop import Shop
@@ -39,11 +41,16 @@ AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
 
 PUBLIC_KEY = "pk-test-3f9a"
 SECRET_KEY = "sk-test-secret-77c1"  # scanned for in captured output by the credential tests
+AUTH = (PUBLIC_KEY, SECRET_KEY)
 INTEGRATION_ID = 4242
-URL = "https://shop.example/api/orders/42/notes"
+SHOP = "https://shop.example"
+URL = f"{SHOP}/api/orders/42/notes"
+MESSAGE = "Could not post the order note"
 #: For a pytest run in a child process: plugins of this environment its suite does not need (hypothesis alone
 #: takes half a second to load). Ours still comes in through its entry point.
 SPARE_PLUGINS = ("-p", "no:hypothesispytest", "-p", "no:anyio")
+#: Seconds a test waits for a local server's answer: a bound for a hung server, never a measurement.
+TIMEOUT = 5.0
 
 #: ``date-time`` is checked by the Inbox's own RFC 3339 parser (jsonschema alone checks nothing there);
 #: ``tests/test_rfc3339.py`` holds it and the handler's rule to one table of cases.
@@ -73,13 +80,24 @@ def assert_matches(definition: str, instance: Any) -> None:
     assert not errors, errors
 
 
-def make_record(
-    msg: Any = "Could not post the order note", *args: Any, exc_info: Any = None, **extra: Any
-) -> logging.LogRecord:
+def assert_no_keys(text: str) -> None:
+    """Neither of the suite's API keys is in ``text`` (output, messages, reprs); a failure shows where one leaked."""
+    for key in (PUBLIC_KEY, SECRET_KEY):
+        assert key not in text, f"an API key leaked: ...{text[max(0, text.find(key) - 80): text.find(key) + 40]}..."
+
+
+def make_record(msg: Any = MESSAGE, *args: Any, exc_info: Any = None, **extra: Any) -> logging.LogRecord:
     """An ERROR record of logger ``shop.sync``, as ``logger.error(msg, *args, exc_info=..., extra=extra)`` makes it."""
     return logging.getLogger("shop.sync").makeRecord(
         "shop.sync", logging.ERROR, __file__, 1, msg, args, exc_info, extra=extra or None
     )
+
+
+def payload_with(policy: Optional[PayloadPolicy] = None, msg: str = MESSAGE, **extra: Any) -> dict[str, Any]:
+    """The payload of an ERROR record with ``extra`` under ``policy`` (``base_url``: SHOP), checked against the schema."""
+    result = payload_from_record(make_record(msg, **extra), policy=policy, base_url=SHOP)
+    assert_valid_body(result)
+    return result
 
 
 def make_response(
@@ -99,6 +117,23 @@ def make_response(
     response.encoding = encoding
     response.request = request  # type: ignore[assignment]
     return response
+
+
+class Unprintable:
+    """A value whose ``str`` and ``repr`` both raise: a message argument or an extra must still be shown somehow."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+class Trap:
+    """A foreign object: every attribute access raises, even the ``__class__`` that ``isinstance`` consults."""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(f"no {name}")
 
 
 class LineReader:
@@ -141,6 +176,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def logs_url(inbox: Inbox, integration_id: Union[int, str, None] = None) -> str:
+    """The Inbox's logs endpoint of one integration, or of all of them."""
+    if integration_id is None:
+        return f"{inbox.api_url}/integrations/logs"
+    return f"{inbox.api_url}/integrations/{integration_id}/logs"
+
+
+def error_codes(response: requests.Response) -> list[str]:
+    """The ``code`` of each error in an answer, which must be the API's JSON error body."""
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert_matches("errors", body)
+    return [error["code"] for error in body["errors"]]
+
+
+def exchange(inbox: Inbox, data: bytes, timeout: float = TIMEOUT) -> bytes:
+    """Send raw bytes, end our side, and read every answer until the server closes (or stops answering)."""
+    with socket.create_connection((inbox.host, inbox.port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server answered (413, 400) and closed before taking everything
+            pass
+        chunks = []
+        try:
+            while chunk := sock.recv(65_536):
+                chunks.append(chunk)
+        except (ConnectionResetError, TimeoutError):
+            pass
+    return b"".join(chunks)
+
+
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
@@ -169,14 +236,14 @@ def _restore_logging() -> Iterator[None]:
     root.setLevel(saved_root[0])
     root.handlers[:] = saved_root[1]
     root.filters[:] = saved_root[2]
-    for name, lg in list(manager.loggerDict.items()):
-        if not isinstance(lg, logging.Logger):
+    for name, node in list(manager.loggerDict.items()):
+        if not isinstance(node, logging.Logger):
             continue
         level, handlers, propagate, disabled = saved.get(name, (logging.NOTSET, [], True, False))
-        lg.setLevel(level)
-        lg.handlers[:] = handlers
-        lg.propagate = propagate
-        lg.disabled = disabled
+        node.setLevel(level)
+        node.handlers[:] = handlers
+        node.propagate = propagate
+        node.disabled = disabled
 
 
 @pytest.fixture
@@ -194,6 +261,14 @@ def inbox(request: pytest.FixtureRequest) -> Iterator[Inbox]:
 
 
 @pytest.fixture
+def session() -> Iterator[requests.Session]:
+    """A ``requests`` session that authenticates with the suite's keys, closed after the test."""
+    with requests.Session() as s:
+        s.auth = AUTH
+        yield s
+
+
+@pytest.fixture
 def make_handler(inbox: Inbox) -> Iterator[Callable[..., SendcloudHandler]]:
     """Build handlers pointed at the Inbox; each is closed after the test."""
     made: list[SendcloudHandler] = []
@@ -204,7 +279,7 @@ def make_handler(inbox: Inbox) -> Iterator[Callable[..., SendcloudHandler]]:
             "public_key": PUBLIC_KEY,
             "secret_key": SECRET_KEY,
             "api_url": inbox.api_url,
-            "base_url": "https://shop.example",
+            "base_url": SHOP,
         }
         options.update(kwargs)
         handler = SendcloudHandler(**options)

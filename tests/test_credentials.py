@@ -21,14 +21,7 @@ from sendcloud_logging.errors import NotFoundError, TransportError
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import CERT_PATH, Shop
 
-from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, AppLogger
-
-KEYS = (PUBLIC_KEY, SECRET_KEY)
-
-
-def assert_no_keys(text: str) -> None:
-    for key in KEYS:
-        assert key not in text, f"an API key leaked: ...{text[max(0, text.find(key) - 80): text.find(key) + 40]}..."
+from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, AppLogger, assert_no_keys
 
 
 @pytest.fixture(autouse=True)
@@ -141,9 +134,6 @@ def test_the_handlers_own_keys_never_reach_the_log(app_logger: AppLogger, inbox:
     assert got["exception"] == "Calling Sendcloud with [Filtered] / [Filtered] failed"
     assert_no_keys(json.dumps(got) + json.dumps(inbox.posts))
     assert basic not in json.dumps(got)
-
-
-# TLS ------------------------------------------------------------------------------------------------------
 
 
 def test_verify_takes_a_ca_bundle() -> None:

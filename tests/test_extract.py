@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import gc
 import io
-import logging
 import sys
 import types
 import weakref
@@ -14,7 +13,6 @@ from typing import Any, ClassVar, Optional
 
 import pytest
 import requests
-from requests.structures import CaseInsensitiveDict
 
 from sendcloud_logging._capture import (
     CHAIN_DEPTH,
@@ -29,33 +27,7 @@ from sendcloud_logging._capture import (
     snapshot_record,
 )
 
-URL = "https://shop.example/api/orders/42/notes"
-
-
-def make_record(
-    msg: Any = "Could not post the order note", *args: Any, exc_info: Any = None, **extra: Any
-) -> logging.LogRecord:
-    return logging.getLogger("shop.sync").makeRecord(
-        "shop.sync", logging.ERROR, __file__, 1, msg, args, exc_info, extra=extra or None
-    )
-
-
-def make_response(
-    status: int = 404,
-    body: Any = b'{"error": "not found"}',
-    headers: Optional[dict[str, str]] = None,
-    url: str = URL,
-    encoding: Optional[str] = "utf-8",
-    request: Optional[requests.PreparedRequest] = None,
-) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response._content = body
-    response.headers = CaseInsensitiveDict(headers if headers is not None else {"Content-Type": "application/json"})
-    response.url = url
-    response.encoding = encoding
-    response.request = request  # type: ignore[assignment]
-    return response
+from .conftest import URL, Trap, make_record, make_response
 
 
 def prepared(**kwargs: Any) -> requests.PreparedRequest:
@@ -72,13 +44,6 @@ def http_error(response: requests.Response) -> requests.HTTPError:
     raise AssertionError("raise_for_status() did not raise")
 
 
-class Exploding:
-    """A foreign object: every attribute access raises (even ``__class__``, which isinstance consults)."""
-
-    def __getattribute__(self, name: str) -> Any:
-        raise RuntimeError(f"no {name} for you")
-
-
 class ExplodingRaw:
     """The raw stream of an unread streamed response: reading it would be network I/O."""
 
@@ -91,9 +56,6 @@ class DjangoLikeRequest:
     path = "/admin/"
     headers: ClassVar[dict[str, str]] = {"Host": "django.example"}
     body = b"x"
-
-
-# plain records --------------------------------------------------------------------------------------------
 
 
 def test_plain_record() -> None:
@@ -159,9 +121,6 @@ def test_none_fields_are_absent() -> None:
     assert snapshot_record(make_record(base_url=None, method=None)).fields == {}
 
 
-# requests objects -----------------------------------------------------------------------------------------
-
-
 def test_prepared_request_is_copied() -> None:
     request = prepared(json={"order_note": {"note": "Shipped"}}, headers={"X-Shop": "1"})
     snap = snapshot_record(make_record(request=request))
@@ -196,7 +155,7 @@ def test_streamed_prepared_body_is_described_not_read(body: Any) -> None:
 
 
 def test_unprepared_request_json() -> None:
-    payload = {"order_note": {"note": "Shipped"}}
+    payload: dict[str, Any] = {"order_note": {"note": "Shipped"}}
     request = requests.Request("put", URL, json=payload, headers={"Accept": "application/json"})
     parts = snapshot_record(make_record(request=request)).request
     assert parts == HTTPParts(method="put", url=URL, headers={"Accept": "application/json"}, body=payload)
@@ -243,7 +202,7 @@ def test_unread_streamed_response_is_not_read() -> None:
     parts = snapshot_record(make_record(response=response)).response
     assert parts is not None
     assert parts.body == UNREAD_RESPONSE
-    assert response._content is False  # still unread
+    assert response._content is False  # type: ignore[comparison-overlap]  # still unread
 
 
 def test_response_without_body() -> None:
@@ -260,9 +219,6 @@ def test_request_comes_from_the_response() -> None:
 def test_explicit_request_beats_the_responses() -> None:
     snap = snapshot_record(make_record(request={"method": "DELETE"}, response=make_response(request=prepared())))
     assert snap.request is not None and snap.request.method == "DELETE"
-
-
-# dicts ----------------------------------------------------------------------------------------------------
 
 
 def test_dict_request_and_response() -> None:
@@ -296,12 +252,9 @@ def test_dict_without_known_keys_is_not_a_request() -> None:
     assert snap.request is None and snap.response is None
 
 
-# foreign objects ------------------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     "factory",
-    [Exploding, DjangoLikeRequest, object, lambda: 42, lambda: "GET /", lambda: b"raw", lambda: ["a"]],
+    [Trap, DjangoLikeRequest, object, lambda: 42, lambda: "GET /", lambda: b"raw", lambda: ["a"]],
     ids=["exploding", "django-like", "object", "int", "str", "bytes", "list"],
 )
 def test_foreign_objects_are_ignored(factory: Any) -> None:
@@ -330,9 +283,6 @@ def test_exception_whose_attributes_raise() -> None:
     snap = snapshot_record(make_record(exc_info=(HttpxLike, exc, None)))
     assert snap.request is None and snap.response is None
     assert snap.exception_text == "boom"
-
-
-# exceptions -----------------------------------------------------------------------------------------------
 
 
 def test_http_error_from_raise_for_status() -> None:
@@ -495,9 +445,6 @@ def test_record_and_extra_objects_are_not_mutated() -> None:
     assert dict(request.headers) == headers_before
 
 
-# capture_record: the caller's-thread half -----------------------------------------------------------------
-
-
 def test_capture_copies_now_and_builds_the_snapshot_later() -> None:
     request = prepared(json={"order_note": {"note": "Shipped"}}, headers={"X-Shop": "1"})
     response = make_response(request=request, headers={"Content-Type": "application/json", "X-Id": "a"})
@@ -541,9 +488,6 @@ def test_requests_objects_with_headers_of_another_type() -> None:
     snap = snapshot_record(make_record(request=request, response=response))
     assert snap.request is not None and snap.request.headers == {"X-Shop": "1"}
     assert snap.response is not None and snap.response.headers == "Content-Type: text/plain"
-
-
-# exception_type_name --------------------------------------------------------------------------------------
 
 
 @pytest.fixture

@@ -16,14 +16,7 @@ from sendcloud_logging._payload.fields import FIELDS, signature
 from sendcloud_logging._types import API_FIELDS, dumps
 from sendcloud_logging.errors import MissingBaseURLError
 
-SHOP = "https://shop.example"
-
-
-class Trap:
-    """Every attribute access raises, even the ``__class__`` that ``isinstance`` consults."""
-
-    def __getattribute__(self, name: str) -> Any:
-        raise RuntimeError(f"no {name}")
+from .conftest import SHOP, Trap
 
 
 def snap(
@@ -85,8 +78,6 @@ def test_dumps_is_the_wire_encoding() -> None:
     with pytest.raises(ValueError, match="JSON compliant"):
         dumps({"nan": math.nan})
     assert json.loads(dumps({"x": 1})) == {"x": 1}
-
-
 
 
 def test_signature_reads_the_fields_sources_in_their_precedence() -> None:

@@ -8,7 +8,7 @@ import sqlite3
 import threading
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import pytest
 
@@ -16,9 +16,8 @@ from sendcloud_logging import SendcloudHandler
 from sendcloud_logging._payload.redact import FILTERED
 from sendcloud_logging.inbox import Inbox
 
-from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY
+from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, AppLogger, make_record
 
-AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
 SEEN: list[tuple[dict[str, Any], Optional[logging.LogRecord]]] = []
 THREADS: list[str] = []
 
@@ -77,7 +76,7 @@ def test_the_hook_gets_the_redacted_payload_and_the_original_record(app_logger: 
 def test_the_record_is_kept_only_with_a_hook(app_logger: AppLogger, inbox: Inbox) -> None:
     from sendcloud_logging._capture import capture_record
 
-    record = logging.getLogger("x").makeRecord("x", logging.ERROR, __file__, 1, "m", (), None)
+    record = make_record()
     assert capture_record(record).snapshot().record is None
     assert capture_record(record, keep_record=True).snapshot().record is record
 
@@ -182,5 +181,6 @@ def test_before_send_from_dictconfig_ext_and_dotted_path(inbox: Inbox) -> None:
     for name in ("hook.ext", "hook.path"):
         logging.getLogger(name).error("Failed in %s", name, extra={"shop": name})
     for name in ("hook.ext", "hook.path"):
-        assert logging.getLogger(name).handlers[0].flush(10)  # type: ignore[call-arg]
+        handler = logging.getLogger(name).handlers[0]
+        assert isinstance(handler, SendcloudHandler) and handler.flush(10)
     assert sorted(got["exception"] for got in inbox.logs()) == ["[hook.ext] Failed in hook.ext", "[hook.path] Failed in hook.path"]

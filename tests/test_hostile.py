@@ -7,7 +7,6 @@ run: ``FUZZ_EXAMPLES=20000 .venv/bin/python -m pytest tests/test_hostile.py -k p
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 import time
@@ -18,40 +17,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sendcloud_logging import SendcloudHandler
 from sendcloud_logging._capture import EXTRA_FIELDS
 from sendcloud_logging._payload import payload_from_record
 from sendcloud_logging._payload.limits import DEFAULT_MAX_PAYLOAD_BYTES, SUMMARY_ROOM, json_size
 from sendcloud_logging.errors import MissingBaseURLError
 from sendcloud_logging.inbox import Inbox
 
-from .conftest import assert_valid_body
+from .conftest import SHOP, AppLogger, Trap, Unprintable, assert_valid_body, make_record
 
-AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
-SHOP = "https://shop.example"
-
-
-class Unprintable:
-    """``str`` and ``repr`` both raise."""
-
-    def __str__(self) -> str:
-        raise RuntimeError("no str")
-
-    def __repr__(self) -> str:
-        raise RuntimeError("no repr")
 
 
 class UnprintableKey(Unprintable):
     def __hash__(self) -> int:
         return 1
-
-
-class Trap:
-    """Every attribute access raises: ``isinstance`` checks and ``getattr`` must not go through."""
-
-    def __getattribute__(self, name: str) -> Any:
-        raise RuntimeError(f"no {name}")
 
 
 class BadMapping(dict):  # type: ignore[type-arg]
@@ -121,7 +100,7 @@ def test_hostile_values_everywhere_give_a_valid_payload(name: str) -> None:
         "response": {"headers": value, "body": value, "status_code": value},
         **{field: value for field in EXTRA_FIELDS if field != "base_url"},
     }
-    record = logging.getLogger("shop").makeRecord("shop", logging.ERROR, __file__, 1, "msg %s", (), None, extra=extra)
+    record = make_record("msg %s", **extra)
     record.args = (value,)  # set afterwards: LogRecord() itself calls isinstance() on a single argument
     start = time.perf_counter()
     result = payload_from_record(record, base_url=SHOP)
@@ -132,13 +111,10 @@ def test_hostile_values_everywhere_give_a_valid_payload(name: str) -> None:
 
 
 def test_what_can_be_shown_is_shown() -> None:
-    record = logging.getLogger("shop").makeRecord(
-        "shop", logging.ERROR, __file__, 1, "m", (), None,
-        extra={"request": {"payload": {
-            "ok": "kept", "nan": math.nan, "big": 10**30, "set": {2, 1}, "tuple": (1, 2), 3: "int key",
-            "bad": Unprintable(), "gen": generator(), "deep": nested(100),
-        }}},
-    )
+    record = make_record(request={"payload": {
+        "ok": "kept", "nan": math.nan, "big": 10**30, "set": {2, 1}, "tuple": (1, 2), 3: "int key",
+        "bad": Unprintable(), "gen": generator(), "deep": nested(100),
+    }})
     got = payload_from_record(record, base_url=SHOP)["request"]["payload"]
     assert got["ok"] == "kept" and got["nan"] == "NaN" and got["big"] == str(10**30)
     assert got["set"] == [1, 2] and got["tuple"] == [1, 2] and got["3"] == "int key"
@@ -149,7 +125,7 @@ def test_what_can_be_shown_is_shown() -> None:
 
 @pytest.mark.parametrize("code", [10**30, 1000, "99999", "0" * 5000, -1])
 def test_response_codes_beyond_three_digits_are_left_out(code: Any) -> None:
-    record = logging.getLogger("shop").makeRecord("shop", logging.ERROR, __file__, 1, "m", (), None, extra={"response_code": code})
+    record = make_record(response_code=code)
     assert "response_code" not in payload_from_record(record, base_url=SHOP)
 
 
@@ -178,8 +154,6 @@ def test_emit_is_cheap_and_harmless_on_the_callers_thread(app_logger: AppLogger,
     assert handler.flush(10) and inbox.count() == len(values) + 2
 
 
-# property: arbitrary extras -------------------------------------------------------------------------------
-
 RUNS = {"examples": 0}
 
 
@@ -192,9 +166,10 @@ def _report_runs() -> Iterator[None]:
 
 #: Secrets planted in the generated values; none of the distinctive parts may reach a payload.
 PLANTED = ["password=pw-PLANTED-1&x=1", '{"token": "tok-PLANTED-2"}', "https://u:PLANTED-3@shop.example/?apikey=k", "\ud800"]
-ODD_OBJECTS = st.sampled_from(  # not Trap: hypothesis itself cannot hold one (it is tested above)
-    [Unprintable, recursive_dict, recursive_list, generator, lambda: nested(50), lambda: BadMapping(a=1)]
-).map(lambda make: make())
+ODD_MAKERS: list[Callable[[], Any]] = [  # not Trap: hypothesis itself cannot hold one (it is tested above)
+    Unprintable, recursive_dict, recursive_list, generator, lambda: nested(50), lambda: BadMapping(a=1)
+]
+ODD_OBJECTS = st.sampled_from(ODD_MAKERS).map(lambda make: make())
 LEAVES = (
     st.none()
     | st.booleans()
@@ -236,8 +211,8 @@ def test_property_any_extras_give_a_valid_bounded_payload(
     from sendcloud_logging._payload import PayloadPolicy
 
     policy = PayloadPolicy(max_body_bytes=max_body, max_payload_bytes=16 * 1024)
-    record = logging.getLogger("shop").makeRecord("shop", logging.ERROR, __file__, 1, message, (), None, extra=extra)
-    record.args = tuple(args)
+    record = make_record(message, **extra)
+    record.args = tuple(args)  # set afterwards, as above: a single mapping stays an argument
     try:
         result = payload_from_record(record, policy=policy)
     except MissingBaseURLError:

@@ -1,12 +1,10 @@
-"""The Inbox's rate limits and chaos, which the delivery scenarios rely on.
+"""The Inbox's rate limits, chaos and one-shot faults, which the delivery scenarios rely on.
 
 The rate limits are the oracle the handler's pacing is checked against, so they are checked here against the
 API's published numbers (POST 100 a minute with bursts of 15 a second, GET 1000 a minute) over a fake clock.
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -16,21 +14,14 @@ from hypothesis import strategies as st
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.inbox.ratelimit import RateLimit
 
-from .conftest import PUBLIC_KEY, SECRET_KEY
+from .conftest import PUBLIC_KEY, SECRET_KEY, SHOP, TIMEOUT, error_codes, logs_url
 from .fakes import FakeClock
 
-BODY = {"base_url": "https://shop.example"}
+BODY = {"base_url": SHOP}
 
 
-def post(session: requests.Session, inbox: Inbox, timeout: float = 5.0) -> requests.Response:
-    return session.post(f"{inbox.api_url}/integrations/1/logs", json=BODY, timeout=timeout)
-
-
-@pytest.fixture
-def session() -> Iterator[requests.Session]:
-    with requests.Session() as s:
-        s.auth = (PUBLIC_KEY, SECRET_KEY)
-        yield s
+def post(session: requests.Session, inbox: Inbox, timeout: float = TIMEOUT) -> requests.Response:
+    return session.post(logs_url(inbox, 1), json=BODY, timeout=timeout)
 
 
 def offer(times: list[float]) -> tuple[list[float], list[float]]:
@@ -40,7 +31,8 @@ def offer(times: list[float]) -> tuple[list[float], list[float]]:
     """
     clock = FakeClock(start=0.0)
     limit = RateLimit(100, 15, clock=clock)
-    admitted, refused = [], []
+    admitted: list[float] = []
+    refused: list[float] = []
     for at in times:
         clock.advance(at - clock())
         (admitted if limit.admit() is None else refused).append(at)
@@ -115,7 +107,7 @@ def test_rate_limit_answers_429_beyond_the_burst(session: requests.Session) -> N
         assert refused.headers["Retry-After"] == "1"
         clock.advance(1.0)  # the burst's second is over
         assert post(session, inbox).status_code == 201
-        assert session.get(f"{inbox.api_url}/integrations/1/logs").status_code == 200  # GETs have their own limit
+        assert session.get(logs_url(inbox, 1), timeout=TIMEOUT).status_code == 200  # GETs have their own limit
         assert inbox.status_counts == {201: 4, 429: 3, 200: 1}
         assert inbox.count() == 4
         assert [p["time"] for p in inbox.posts] == [clock() - 1.0] * 6 + [clock()]  # stamped by the Inbox's clock
@@ -124,14 +116,63 @@ def test_rate_limit_answers_429_beyond_the_burst(session: requests.Session) -> N
 def test_get_rate_limit_answers_429_to_gets_only(session: requests.Session) -> None:
     clock = FakeClock()
     with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, get_rate_limit=2, clock=clock) as inbox:
-        url = f"{inbox.api_url}/integrations/logs"
-        assert [session.get(url).status_code for _ in range(3)] == [200, 200, 429]
-        refused = session.get(url)
+        url = logs_url(inbox)
+        assert [session.get(url, timeout=TIMEOUT).status_code for _ in range(3)] == [200, 200, 429]
+        refused = session.get(url, timeout=TIMEOUT)
         assert refused.headers["Retry-After"] == "60"
         assert "too many GETs" in refused.json()["errors"][0]["detail"]
         assert [post(session, inbox).status_code for _ in range(20)] == [201] * 20  # POSTs are not limited here
         clock.advance(60)
-        assert session.get(url).status_code == 200
+        assert session.get(url, timeout=TIMEOUT).status_code == 200
+
+
+def test_fail_next_429_with_retry_after_stores_nothing(inbox: Inbox, session: requests.Session) -> None:
+    inbox.fail_next(1, 429, retry_after="7")
+    response = session.post(logs_url(inbox, 1), json={"base_url": "https://x.example"}, timeout=TIMEOUT)
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "7"
+    assert error_codes(response) == ["hit_rate_limit"]
+    assert inbox.count() == 0
+    assert session.post(logs_url(inbox, 1), json={"base_url": "https://x.example"}, timeout=TIMEOUT).status_code == 201
+    assert [p["status"] for p in inbox.posts] == [429, 201]
+
+
+def test_fail_next_counts_any_request_and_queues_in_order(inbox: Inbox, session: requests.Session) -> None:
+    inbox.fail_next(2, 503)
+    inbox.fail_next(1, 500, body={"custom": True})
+    first = session.get(logs_url(inbox), timeout=TIMEOUT)
+    assert first.status_code == 503
+    assert "Retry-After" not in first.headers
+    assert error_codes(first) == ["service_unavailable"]
+    assert session.get(f"{inbox.api_url}/nowhere", timeout=TIMEOUT).status_code == 503
+    third = session.post(logs_url(inbox, 1), json={"base_url": "https://x.example"}, timeout=TIMEOUT)
+    assert (third.status_code, third.json()) == (500, {"custom": True})
+    assert session.get(logs_url(inbox), timeout=TIMEOUT).status_code == 200
+    assert inbox.connections == 1
+
+
+def test_reset_faults(inbox: Inbox, session: requests.Session) -> None:
+    inbox.fail_next(5, 502)
+    inbox.latency = 3.0
+    inbox.reset_faults()
+    assert inbox.latency == 0.0
+    assert session.get(logs_url(inbox), timeout=TIMEOUT).status_code == 200
+    with pytest.raises(ValueError):
+        inbox.fail_next(1, 99)
+    with pytest.raises(ValueError):
+        inbox.fail_next(1, 429, retry_after="1\r\nX-Evil: 1")
+    with pytest.raises(ValueError):
+        inbox.latency = -1
+
+
+def test_drop_next_makes_requests_raise_connection_error(inbox: Inbox, session: requests.Session) -> None:
+    inbox.drop_next(1)
+    with pytest.raises(requests.ConnectionError):
+        session.post(logs_url(inbox, 1), json={"base_url": "https://x.example"}, timeout=TIMEOUT)
+    assert inbox.count() == 0
+    assert session.post(logs_url(inbox, 1), json={"base_url": "https://x.example"}, timeout=TIMEOUT).status_code == 201
+    assert [p["status"] for p in inbox.posts] == [0, 201]
+    assert inbox.connections == 2
 
 
 def test_chaos_fails_the_share_asked_for_with_each_kind(session: requests.Session) -> None:

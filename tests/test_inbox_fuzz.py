@@ -14,7 +14,6 @@ import json
 import operator
 import os
 import re
-import socket
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +27,7 @@ from hypothesis import strategies as st
 from sendcloud_logging._cli import build_parser
 from sendcloud_logging.inbox import Inbox
 
-from .conftest import FIELDS, assert_matches
+from .conftest import FIELDS, assert_matches, exchange
 
 PK, SK = "pk-fuzz", "sk-fuzz-secret"
 AUTH = "Basic " + base64.b64encode(f"{PK}:{SK}".encode()).decode()
@@ -47,23 +46,6 @@ def inbox(capfd: pytest.CaptureFixture[str]) -> Iterator[Inbox]:
         assert answer.status_code == 200
     err = capfd.readouterr().err
     assert not any(line in err for line in BUG_LINES), err
-
-
-def exchange(inbox: Inbox, data: bytes) -> bytes:
-    """Send raw bytes, end our side, read the answers until the server closes."""
-    with socket.create_connection((inbox.host, inbox.port), timeout=TIMEOUT) as sock:
-        try:
-            sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
-        except OSError:  # the server answered (413, 400) and closed before taking everything
-            pass
-        chunks = []
-        try:
-            while chunk := sock.recv(65_536):
-                chunks.append(chunk)
-        except (ConnectionResetError, TimeoutError):
-            pass
-    return b"".join(chunks)
 
 
 def answers(raw: bytes) -> list[tuple[int, Any]]:
@@ -174,7 +156,7 @@ def test_fuzz_raw_requests(inbox: Inbox) -> None:
     @FUZZ
     @given(raw_requests() | TRUNCATED, st.integers(min_value=1, max_value=2))
     def check(request: bytes, repeat: int) -> None:
-        got = answers(exchange(inbox, request * repeat))  # twice: the keep-alive loop reads a second request
+        got = answers(exchange(inbox, request * repeat, TIMEOUT))  # twice: the keep-alive loop reads a second request
         for status, body in got:
             seen.append(status)
             assert status < 500, (status, body)
@@ -254,7 +236,7 @@ def test_bodies_over_the_limit_get_413(capfd: pytest.CaptureFixture[str]) -> Non
         assert answer.status_code == 413
         assert_error_body(413, answer.json())
         assert answer.json()["errors"][0]["code"] == "request_too_large"
-        raw = exchange(inbox, b"POST /api/v3/integrations/1/logs HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n{")
+        raw = exchange(inbox, b"POST /api/v3/integrations/1/logs HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n{", TIMEOUT)
         assert [status for status, _ in answers(raw)] == [413]
         assert inbox.count() == 0
     assert "Traceback" not in capfd.readouterr().err

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-import logging
 import re
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sendcloud_logging import SendcloudHandler
 from sendcloud_logging._delivery.summary import with_summary
-from sendcloud_logging._payload import PayloadPolicy, payload_from_record
+from sendcloud_logging._payload import PayloadPolicy
 from sendcloud_logging._payload.limits import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_PAYLOAD_BYTES,
@@ -28,21 +26,9 @@ from sendcloud_logging._payload.limits import (
 )
 from sendcloud_logging.inbox import Inbox
 
-from .conftest import assert_valid_body
+from .conftest import SHOP, AppLogger, payload_with
 
-AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
-SHOP = "https://shop.example"
 MARKER = re.compile(r" …\[(\d+) bytes cut\]$")
-
-
-def make_record(msg: str = "Could not sync", **extra: Any) -> logging.LogRecord:
-    return logging.getLogger("shop.sync").makeRecord("shop.sync", logging.ERROR, __file__, 1, msg, (), None, extra=extra)
-
-
-def payload(policy: PayloadPolicy = PayloadPolicy(), **extra: Any) -> dict[str, Any]:  # noqa: B008
-    result = payload_from_record(make_record(**extra), policy=policy, base_url=SHOP)
-    assert_valid_body(result)
-    return result
 
 
 def cut_of(text: str) -> tuple[str, int]:
@@ -50,9 +36,6 @@ def cut_of(text: str) -> tuple[str, int]:
     match = MARKER.search(text)
     assert match, text[-60:]
     return text[: match.start()], int(match.group(1))
-
-
-# clip -----------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("char", ["a", "é", "€", "😀"])  # 1, 2, 3 and 4 bytes of UTF-8
@@ -90,9 +73,6 @@ def test_clip_property(text: str, max_bytes: int, missing: int) -> None:
         kept, cut = cut_of(out)
         assert text.startswith(kept)
         assert utf8_len(kept) + cut == utf8_len(text) + missing
-
-
-# shrink and fit_payload -----------------------------------------------------------------------------------
 
 
 def test_shrink_cuts_the_largest_strings_first_and_keeps_the_shape() -> None:
@@ -155,12 +135,9 @@ def test_a_storm_summary_still_fits_under_the_cap() -> None:
     assert json_size(summarised) <= 20_000
 
 
-# the payload's bounds -------------------------------------------------------------------------------------
-
-
 def test_bodies_are_capped_at_max_body_bytes() -> None:
     policy = PayloadPolicy(max_body_bytes=2_048)
-    result = payload(policy, request={"payload": "€" * 5_000}, response={"body": b"<html>" + b"x" * 100_000})
+    result = payload_with(policy, request={"payload": "€" * 5_000}, response={"body": b"<html>" + b"x" * 100_000})
     for text in (result["request"]["payload"], result["response"]["body"]):
         assert utf8_len(text) <= 2_048
     kept, cut = cut_of(result["request"]["payload"])
@@ -170,7 +147,7 @@ def test_bodies_are_capped_at_max_body_bytes() -> None:
 
 
 def test_the_default_body_cap_is_64_kib() -> None:
-    result = payload(response={"body": "x" * 1_000_000}, request={"payload": {"text": "y" * 100_000, "n": 1}})
+    result = payload_with(response={"body": "x" * 1_000_000}, request={"payload": {"text": "y" * 100_000, "n": 1}})
     assert DEFAULT_MAX_BODY_BYTES == 64 * 1024
     assert utf8_len(result["response"]["body"]) <= DEFAULT_MAX_BODY_BYTES
     assert json_size(result["request"]["payload"]) <= DEFAULT_MAX_BODY_BYTES
@@ -181,7 +158,7 @@ def test_the_default_body_cap_is_64_kib() -> None:
 def test_the_whole_post_body_is_capped() -> None:
     policy = PayloadPolicy(max_body_bytes=64 * 1024, max_payload_bytes=32 * 1024)
     headers = {f"X-{i}": "h" * 1_000 for i in range(30)}
-    result = payload(
+    result = payload_with(
         policy,
         msg="m" * 100_000,
         request={"headers": headers, "payload": "p" * 100_000},
@@ -194,23 +171,23 @@ def test_the_whole_post_body_is_capped() -> None:
 
 def test_binary_bodies_are_described() -> None:
     gif = b"GIF89a\x01\x00\x01\x00"  # decodes as text, but the content type says it is an image
-    assert payload(response={"headers": {"Content-Type": "image/gif"}, "body": gif})["response"]["body"] == (
+    assert payload_with(response={"headers": {"Content-Type": "image/gif"}, "body": gif})["response"]["body"] == (
         f"<{len(gif)} bytes of image/gif>"
     )
     png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
-    assert payload(response={"body": png})["response"]["body"] == f"<{len(png)} bytes of binary data>"
-    assert payload(request={"headers": {"Content-Type": "application/pdf"}, "payload": b"%PDF-1.7 " * 500})[
+    assert payload_with(response={"body": png})["response"]["body"] == f"<{len(png)} bytes of binary data>"
+    assert payload_with(request={"headers": {"Content-Type": "application/pdf"}, "payload": b"%PDF-1.7 " * 500})[
         "request"
     ]["payload"] == "<4500 bytes of application/pdf>"
     big = b"\x00\x01" * 1_000_000  # not parsed, not decoded beyond its head
-    assert payload(response={"body": big})["response"]["body"] == "<2000000 bytes of binary data>"
-    assert payload(request={"payload": {"blob": b"\x00" * 5_000}})["request"]["payload"] == {"blob": "<5000 bytes>"}
+    assert payload_with(response={"body": big})["response"]["body"] == "<2000000 bytes of binary data>"
+    assert payload_with(request={"payload": {"blob": b"\x00" * 5_000}})["request"]["payload"] == {"blob": "<5000 bytes>"}
 
 
 def test_header_values_and_counts_are_capped() -> None:
     headers = {f"X-{i}": str(i) for i in range(100)}
     headers["X-0"] = "v" * 10_000
-    result = payload(request={"headers": headers, "payload": "x"})["request"]["headers"]
+    result = payload_with(request={"headers": headers, "payload": "x"})["request"]["headers"]
     assert len(result) == MAX_HEADERS + 1 and result["…"] == f"{100 - MAX_HEADERS} more headers cut"
     assert utf8_len(result["X-0"]) <= MAX_HEADER_VALUE_BYTES and cut_of(result["X-0"])
 

@@ -11,7 +11,7 @@ import pytest
 from sendcloud_logging._capture import message
 from sendcloud_logging.inbox import Inbox
 
-from .conftest import AppLogger
+from .conftest import AppLogger, Unprintable, make_record
 
 
 class Loud:
@@ -24,25 +24,9 @@ class Loud:
         return "<Loud>"
 
 
-class Mute:
-    """An argument whose ``__str__`` and ``__repr__`` both raise."""
-
-    def __str__(self) -> str:
-        raise RuntimeError("no str")
-
-    def __repr__(self) -> str:
-        raise RuntimeError("no repr")
-
-
 class BrokenFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         raise RuntimeError("the application's formatter is broken")
-
-
-def make_record(msg: Any, *args: Any, exc_info: Any = None) -> logging.LogRecord:
-    record = logging.getLogger("shop.sync").makeRecord("shop.sync", logging.ERROR, __file__, 1, msg, (), exc_info)
-    record.args = args[0] if len(args) == 1 and isinstance(args[0], dict) else args  # as logging does for one dict
-    return record
 
 
 #: (template, args, the message sent): the class of records whose %-formatting fails, and its neighbours.
@@ -70,8 +54,8 @@ def test_message_through_a_formatter(template: str, args: tuple[Any, ...], expec
 
 
 def test_arguments_that_cannot_be_shown_at_all() -> None:
-    text = message(make_record("order %s of %s", Mute()))
-    assert text.startswith("order %s of %s (arguments: (<Mute instance at ")
+    text = message(make_record("order %s of %s", Unprintable()))
+    assert text.startswith("order %s of %s (arguments: (<Unprintable instance at ")
 
 
 def test_an_unprintable_template() -> None:
@@ -101,8 +85,6 @@ def test_never_a_traceback_and_the_record_is_left_alone() -> None:
     assert record.__dict__ == before  # no .message, .asctime or .exc_text set on the caller's record
 
 
-
-
 @pytest.mark.parametrize(
     ("formatter", "expected"),
     [
@@ -120,7 +102,7 @@ def test_a_record_with_bad_arguments_is_sent(
     expected: str,
 ) -> None:
     log, handler = app_logger(summary_window=0)
-    handler.setFormatter(formatter)  # type: ignore[arg-type]  # None: back to the plain message
+    handler.setFormatter(formatter)  # None: back to the plain message
     log.error("order %s of %s", 7)  # noqa: PLE1206  # the bad arguments are the point
     log.error("order %d", "seven")
     assert handler.flush(10)

@@ -10,10 +10,8 @@ import logging
 import sys
 import uuid
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any, ClassVar, Optional
 
-import jsonschema
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
@@ -24,50 +22,15 @@ from sendcloud_logging._capture import EXTRA_FIELDS, HTTPParts, Snapshot, snapsh
 from sendcloud_logging._payload import build_payload, payload_from_record
 from sendcloud_logging._types import API_FIELDS
 from sendcloud_logging.errors import MissingBaseURLError
-from sendcloud_logging.inbox.validation import make_format_checker
 
-URL = "https://shop.example/api/orders/42/notes"
-SHOP = "https://shop.example"
-SCHEMA = json.loads(
-    (Path(__file__).resolve().parent.parent / "sendcloud_logging" / "inbox" / "schema.json").read_text(encoding="utf-8")
-)
-# jsonschema checks "date-time" only with an optional package installed: the Inbox's own check does it (the
-# independent oracle; test_rfc3339.py holds the cases both sides agree on).
-VALIDATOR = jsonschema.Draft202012Validator(SCHEMA, format_checker=make_format_checker())
+from .conftest import SHOP, URL, assert_valid_body, make_record, make_response
 
 
 def assert_valid(payload: Any) -> None:
     """Schema-valid, only API fields, and sendable: strict JSON that encodes to UTF-8."""
-    errors = sorted(VALIDATOR.iter_errors(payload), key=str)
-    assert not errors, [f"{list(e.path)}: {e.message}" for e in errors]
+    assert_valid_body(payload)
     assert set(payload) <= set(API_FIELDS)
     json.dumps(payload, ensure_ascii=False, allow_nan=False).encode("utf-8")
-
-
-def make_record(
-    msg: Any = "Could not post the order note", *args: Any, exc_info: Any = None, **extra: Any
-) -> logging.LogRecord:
-    return logging.getLogger("shop.sync").makeRecord(
-        "shop.sync", logging.ERROR, __file__, 1, msg, args, exc_info, extra=extra or None
-    )
-
-
-def make_response(
-    status: int = 404,
-    body: Any = b'{"error": "not found"}',
-    headers: Optional[dict[str, str]] = None,
-    url: str = URL,
-    encoding: Optional[str] = "utf-8",
-    request: Optional[requests.PreparedRequest] = None,
-) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response._content = body
-    response.headers = CaseInsensitiveDict(headers if headers is not None else {"Content-Type": "application/json"})
-    response.url = url
-    response.encoding = encoding
-    response.request = request  # type: ignore[assignment]
-    return response
 
 
 def payload(record: logging.LogRecord, **defaults: Any) -> dict[str, Any]:
@@ -95,9 +58,6 @@ def response_body(body: Any, content_type: Optional[str] = None, encoding: Optio
 def request_payload(body: Any, content_type: Optional[str] = None) -> Any:
     headers = {"Content-Type": content_type} if content_type else {}
     return parts_payload(request=HTTPParts(headers=headers, body=body)).get("request", {}).get("payload")
-
-
-# the whole way --------------------------------------------------------------------------------------------
 
 
 def test_logged_http_error() -> None:
@@ -159,9 +119,6 @@ def test_foreign_objects_give_no_request_or_response() -> None:
 
     result = payload(make_record(request=DjangoRequest(), response=object()), base_url=SHOP)
     assert "request" not in result and "response" not in result and "method" not in result
-
-
-# precedence -----------------------------------------------------------------------------------------------
 
 
 def test_extra_beats_objects_beats_defaults() -> None:
@@ -232,9 +189,6 @@ def test_url_objects_are_used_by_their_text() -> None:
     assert payload(make_record(full_url=b"https://bytes.example/p"))["base_url"] == "https://bytes.example"
 
 
-# base_url -------------------------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     ("full_url", "base_url"),
     [
@@ -263,9 +217,6 @@ def test_missing_base_url_is_a_value_error() -> None:
         build_payload(Snapshot("m", 0.0, None, None, None, None, {}), {"base_url": None})
 
 
-# exception and exception_type -----------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     ("message", "text", "expected"),
     [
@@ -285,11 +236,10 @@ def test_exception_text(message: str, text: Optional[str], expected: Optional[st
 
 
 def test_logged_exception_never_carries_a_traceback() -> None:
-    log = logging.getLogger("shop.sync")
     try:
-        {}["missing"]
+        {"present": 1}["missing"]
     except KeyError:
-        record = log.makeRecord("shop.sync", logging.ERROR, __file__, 1, "Lookup failed", (), sys.exc_info())
+        record = make_record("Lookup failed", exc_info=sys.exc_info())
     result = payload(record, base_url=SHOP)
     assert result["exception"] == "Lookup failed: 'missing'"
     assert result["exception_type"] == "KeyError"
@@ -299,9 +249,6 @@ def test_exception_type_given_as_class() -> None:
     assert payload(make_record(exception_type=requests.ConnectTimeout), base_url=SHOP)["exception_type"] == (
         "requests.exceptions.ConnectTimeout"
     )
-
-
-# created_at -----------------------------------------------------------------------------------------------
 
 
 def test_created_at_is_the_records_time_with_local_offset() -> None:
@@ -348,9 +295,6 @@ def test_created_at_unusable_falls_back_to_record_time(given: Any) -> None:
     assert datetime.fromisoformat(result["created_at"]).timestamp() == pytest.approx(record.created, abs=1e-6)
 
 
-# response_code and method ---------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(("given", "expected"), [(404, 404), ("404", 404), (" 503 ", 503), (0, 0), (600, 600)])
 def test_response_code(given: Any, expected: int) -> None:
     result = payload(make_record(response_code=given), base_url=SHOP)
@@ -368,11 +312,8 @@ def test_method_upper_case() -> None:
     assert payload(make_record(method=b"get"), base_url=SHOP)["method"] == "GET"
 
 
-# headers --------------------------------------------------------------------------------------------------
-
-
 def test_headers_become_strings() -> None:
-    headers = {
+    headers: dict[Any, Any] = {
         "Accept": "application/json",
         "X-Bytes": b"caf\xe9",
         "X-Count": 3,
@@ -418,9 +359,6 @@ def test_empty_request_and_response_are_left_out() -> None:
     result = parts_payload(request=HTTPParts(method="GET", headers={}), response=HTTPParts(status=204, body=b""))
     assert "request" not in result and "response" not in result
     assert (result["method"], result["response_code"]) == ("GET", 204)
-
-
-# bodies ---------------------------------------------------------------------------------------------------
 
 
 def test_json_bodies() -> None:
@@ -489,7 +427,7 @@ def test_descriptions_are_sent_as_they_are() -> None:
     result = payload(make_record(request=request, response=unread))
     assert result["request"]["payload"] == "<streamed body not captured>"
     assert result["response"]["body"] == "<streamed body not read>"
-    assert unread._content is False
+    assert unread._content is False  # type: ignore[comparison-overlap]
 
 
 def test_unprepared_request_bodies() -> None:
@@ -497,9 +435,6 @@ def test_unprepared_request_bodies() -> None:
     assert result["request"] == {"headers": None, "payload": {"a": ["1", "2"]}}
     result = payload(make_record(request=requests.Request("POST", URL, json=[1, 2])))
     assert result["request"]["payload"] == "[1,2]"
-
-
-# odd values -----------------------------------------------------------------------------------------------
 
 
 class Colour(enum.Enum):
@@ -597,8 +532,6 @@ def test_lone_surrogates_are_replaced() -> None:
     assert result["exception_type"] == "x?"
 
 
-# property -------------------------------------------------------------------------------------------------
-
 LEAVES = (
     st.none()
     | st.booleans()
@@ -639,14 +572,14 @@ RESPONSES = st.fixed_dictionaries(
         "encoding": VALUES,
     },
 )
-FIELDS = st.fixed_dictionaries({}, optional={name: VALUES for name in EXTRA_FIELDS})
+EXTRAS = st.fixed_dictionaries({}, optional={name: VALUES for name in EXTRA_FIELDS})
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     request=REQUESTS | VALUES,
     response=RESPONSES | VALUES,
-    fields=FIELDS,
+    fields=EXTRAS,
     defaults=st.fixed_dictionaries({}, optional={"base_url": VALUES, "method": VALUES}),
     message=st.text(max_size=20),
 )

@@ -6,10 +6,11 @@ import json
 import logging
 import logging.config
 import sqlite3
+import sys
 import time
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import pytest
 import requests
@@ -25,24 +26,9 @@ from sendcloud_logging._payload.redact import (
 )
 from sendcloud_logging.inbox import Inbox
 
-from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, assert_valid_body
+from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, SHOP, AppLogger, make_record, payload_with
 
-AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
-SHOP = "https://shop.example"
 R = Redactor()
-
-
-def make_record(msg: str = "Could not sync", **extra: Any) -> logging.LogRecord:
-    return logging.getLogger("shop.sync").makeRecord("shop.sync", logging.ERROR, __file__, 1, msg, (), None, extra=extra)
-
-
-def payload(policy: Optional[PayloadPolicy] = None, msg: str = "Could not sync", **extra: Any) -> dict[str, Any]:
-    result = payload_from_record(make_record(msg, **extra), policy=policy or PayloadPolicy(), base_url=SHOP)
-    assert_valid_body(result)
-    return result
-
-
-# headers --------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -66,15 +52,15 @@ def payload(policy: Optional[PayloadPolicy] = None, msg: str = "Could not sync",
     ],
 )
 def test_secret_headers_are_filtered_in_any_case(name: str) -> None:
-    result = payload(request={"headers": {name: "s3cr3t-value", "Accept": "application/json"}, "payload": "x"})
+    result = payload_with(request={"headers": {name: "s3cr3t-value", "Accept": "application/json"}, "payload": "x"})
     assert result["request"]["headers"] == {name: FILTERED, "Accept": "application/json"}
-    result = payload(response={"headers": {name: "s3cr3t-value"}, "body": "x"})
+    result = payload_with(response={"headers": {name: "s3cr3t-value"}, "body": "x"})
     assert result["response"]["headers"] == {name: FILTERED}
 
 
 @pytest.mark.parametrize("name", ["Accept", "Content-Type", "User-Agent", "X-Request-Id", "Retry-After", "Location"])
 def test_ordinary_headers_are_kept(name: str) -> None:
-    assert payload(request={"headers": {name: "value-1"}})["request"]["headers"] == {name: "value-1"}
+    assert payload_with(request={"headers": {name: "value-1"}})["request"]["headers"] == {name: "value-1"}
 
 
 def test_default_header_lists_are_what_the_readme_says() -> None:
@@ -86,7 +72,7 @@ def test_default_header_lists_are_what_the_readme_says() -> None:
 
 def test_raw_header_blocks_are_redacted_line_by_line() -> None:
     raw = "Accept: */*\r\nAuthorization: Basic dXNlcjpwYXNz\r\nX-Shop-Token:abc\r\nReferer: https://a.example/?token=t1\r\n"
-    result = payload(request={"headers": raw, "payload": "x"})
+    result = payload_with(request={"headers": raw, "payload": "x"})
     assert result["request"]["headers"] == (
         f"Accept: */*\r\nAuthorization: {FILTERED}\r\nX-Shop-Token: {FILTERED}\r\n"
         f"Referer: https://a.example/?token={FILTERED}\r\n"
@@ -95,7 +81,7 @@ def test_raw_header_blocks_are_redacted_line_by_line() -> None:
 
 def test_urls_in_header_values_lose_their_secrets() -> None:
     headers = {"Location": "https://u:p@shop.example/cb?code=1&access_token=abc", "Link": "<https://x/?apikey=k>"}
-    result = payload(response={"headers": headers, "body": "moved"})
+    result = payload_with(response={"headers": headers, "body": "moved"})
     assert result["response"]["headers"] == {
         "Location": f"https://{FILTERED}@shop.example/cb?code=1&access_token={FILTERED}",
         "Link": f"<https://x/?apikey={FILTERED}>",
@@ -109,15 +95,12 @@ def test_requests_objects_are_redacted() -> None:
         data={"grant_type": "client_credentials", "client_id": "id", "client_secret": "cs-secret-2"},
         headers={"Authorization": "Basic Zm9vOmJhcg==", "Cookie": "session=sess-secret-3"},
     ).prepare()
-    result = payload(request=request)
+    result = payload_with(request=request)
     text = json.dumps(result)
     for secret in ("-secret-", "Zm9vOmJhcg=="):
         assert secret not in text
     assert result["full_url"] == f"https://shop.example/oauth/token?client_secret={FILTERED}"
     assert result["request"]["payload"] == {"grant_type": "client_credentials", "client_id": "id", "client_secret": FILTERED}
-
-
-# keys at any depth ----------------------------------------------------------------------------------------
 
 
 SECRET_KEYS = [
@@ -144,7 +127,7 @@ SECRET_KEYS = [
 @pytest.mark.parametrize("key", SECRET_KEYS)
 def test_secret_keys_are_filtered_at_any_depth(key: str) -> None:
     body = {"order": {"lines": [{"sku": "A1", key: "s3cr3t"}, {key: {"nested": 1}}]}, key: 12345}
-    result = payload(request={"payload": body})
+    result = payload_with(request={"payload": body})
     assert result["request"]["payload"] == {
         "order": {"lines": [{"sku": "A1", key: FILTERED}, {key: FILTERED}]},
         key: FILTERED,
@@ -153,12 +136,12 @@ def test_secret_keys_are_filtered_at_any_depth(key: str) -> None:
 
 @pytest.mark.parametrize("key", ["name", "email", "order_id", "note", "status", "sku", "pass", "author", "session"])
 def test_other_keys_are_kept(key: str) -> None:
-    assert payload(request={"payload": {key: "value-1"}})["request"]["payload"] == {key: "value-1"}
+    assert payload_with(request={"payload": {key: "value-1"}})["request"]["payload"] == {key: "value-1"}
 
 
 def test_empty_secret_values_stay_empty() -> None:
     body = {"password": None, "token": "", "secret": 0, "cvv": False}
-    assert payload(request={"payload": body})["request"]["payload"] == {
+    assert payload_with(request={"payload": body})["request"]["payload"] == {
         "password": None, "token": "", "secret": FILTERED, "cvv": FILTERED
     }
 
@@ -182,13 +165,13 @@ def test_empty_secret_values_stay_empty() -> None:
     ],
 )
 def test_secrets_inside_form_json_xml_and_text_bodies(body: bytes, content_type: str, expected: Any) -> None:
-    result = payload(response={"headers": {"Content-Type": content_type}, "body": body})
+    result = payload_with(response={"headers": {"Content-Type": content_type}, "body": body})
     assert result["response"]["body"] == expected
 
 
 def test_json_strings_nested_in_values_are_redacted() -> None:
     body = {"data": '{"token": "t1", "ok": true}', "log": "retrying with apikey=k1"}
-    assert payload(request={"payload": body})["request"]["payload"] == {
+    assert payload_with(request={"payload": body})["request"]["payload"] == {
         "data": f'{{"token": "{FILTERED}", "ok": true}}',
         "log": f"retrying with apikey={FILTERED}",
     }
@@ -198,7 +181,7 @@ def test_json_escaped_inside_json_text_is_redacted() -> None:
     text = '{"event": "{\\"token\\": \\"t1\\", \\"id\\": 5}"}'  # as a raw body shows a JSON string in JSON
     assert R.text(text) == '{"event": "{\\"token\\": \\"[Filtered]\\", \\"id\\": 5}"}'
     headers = {"X-Debug": {"": '{"password": "pw1"}'}}  # a structured header value becomes its JSON text
-    assert "pw1" not in json.dumps(payload(request={"headers": headers, "payload": "x"}))
+    assert "pw1" not in json.dumps(payload_with(request={"headers": headers, "payload": "x"}))
 
 
 def test_multipart_form_fields_are_redacted() -> None:
@@ -206,12 +189,9 @@ def test_multipart_form_fields_are_redacted() -> None:
         b'--xx\r\nContent-Disposition: form-data; name="username"\r\n\r\nbob\r\n'
         b'--xx\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter2\r\n--xx--\r\n'
     )
-    result = payload(request={"headers": {"Content-Type": "multipart/form-data; boundary=xx"}, "payload": body})
+    result = payload_with(request={"headers": {"Content-Type": "multipart/form-data; boundary=xx"}, "payload": body})
     text = result["request"]["payload"]
     assert "hunter2" not in text and "bob" in text and FILTERED in text
-
-
-# URLs and messages ----------------------------------------------------------------------------------------
 
 
 def test_query_parameters_and_user_information_in_every_url_field() -> None:
@@ -219,12 +199,12 @@ def test_query_parameters_and_user_information_in_every_url_field() -> None:
     response.status_code = 401
     response.url = "https://shop.example/api/orders?page=2&access_token=at1"
     response._content = b"{}"
-    result = payload(
+    result = payload_with(
         response=response,
         request={"url": "https://admin:pw1@shop.example/api/orders?page=2&apikey=k1", "method": "GET"},
     )
     assert result["full_url"] == f"https://shop.example/api/orders?page=2&access_token={FILTERED}"
-    result = payload(full_url="https://admin:pw1@shop.example/x?a=1&token=t1&b=2#refresh_token=rt1")
+    result = payload_with(full_url="https://admin:pw1@shop.example/x?a=1&token=t1&b=2#refresh_token=rt1")
     assert result["full_url"] == f"https://{FILTERED}@shop.example/x?a=1&token={FILTERED}&b=2#refresh_token={FILTERED}"
     result = payload_from_record(make_record(), base_url="https://admin:pw1@shop.example")
     assert result["base_url"] == f"https://{FILTERED}@shop.example"
@@ -237,11 +217,7 @@ def test_exception_text_is_redacted() -> None:
             "/api?access_token=at1 (Caused by ...)"
         )
     except requests.ConnectionError:
-        import sys
-
-        record = logging.getLogger("x").makeRecord(
-            "x", logging.ERROR, __file__, 1, "Sync with token=t2 failed: %s", ({"password": "pw1"},), sys.exc_info()
-        )
+        record = make_record("Sync with token=t2 failed: %s", {"password": "pw1"}, exc_info=sys.exc_info())
     result = payload_from_record(record, base_url=SHOP)
     assert result["exception"] == (
         f"Sync with token={FILTERED} failed: {{'password': '{FILTERED}'}}: HTTPSConnectionPool(host='shop.example', "
@@ -253,7 +229,7 @@ def test_a_url_cut_before_its_at_sign_loses_its_authority() -> None:
     url = " https://admin:hunter2@shop.example/"
     for before in range(1_024 - 60, 1_024):  # wherever the cut falls in the URL, no part of the password goes
         text = "password=" + "s" * 60 + " " + "x" * (before - 70) + url + "y" * 100  # redaction frees 50 bytes
-        result = payload(PayloadPolicy(max_body_bytes=1_024), request={"payload": text})
+        result = payload_with(PayloadPolicy(max_body_bytes=1_024), request={"payload": text})
         got = result["request"]["payload"]
         assert "hun" not in got and "admin" not in got, got[-60:]
     assert R.text("go to https://shop.example:8080") == "go to https://shop.example:8080"  # not cut: kept
@@ -301,12 +277,9 @@ def test_redaction_time_is_linear() -> None:
     assert slowest[0] < 0.25, slowest
 
 
-# keywords -------------------------------------------------------------------------------------------------
-
-
 def test_redact_keys_and_headers_extend_the_defaults() -> None:
     policy = PayloadPolicy(redactor=Redactor(keys=["shop_pin"], headers=["X-Shop-Pin"]))
-    result = payload(
+    result = payload_with(
         policy, request={"headers": {"X-Shop-Pin": "1234", "Authorization": "a"}, "payload": {"shop_pin": 1, "token": 2}},
         full_url="https://shop.example/?shop_pin=99",
     )
@@ -319,11 +292,11 @@ def test_redact_keys_and_headers_extend_the_defaults() -> None:
 
 def test_keep_keys_switch_a_word_off_or_keep_one_name() -> None:
     body = {"token_type": "bearer", "access_token": "at1", "csrf_token": "c1", "password": "p"}
-    kept = payload(PayloadPolicy(redactor=Redactor(keep_keys=["token_type"])), request={"payload": body})
+    kept = payload_with(PayloadPolicy(redactor=Redactor(keep_keys=["token_type"])), request={"payload": body})
     assert kept["request"]["payload"] == {
         "token_type": "bearer", "access_token": FILTERED, "csrf_token": FILTERED, "password": FILTERED
     }
-    no_token = payload(PayloadPolicy(redactor=Redactor(keep_keys=["token"])), request={"payload": body})
+    no_token = payload_with(PayloadPolicy(redactor=Redactor(keep_keys=["token"])), request={"payload": body})
     assert no_token["request"]["payload"] == {
         "token_type": "bearer", "access_token": FILTERED, "csrf_token": "c1", "password": FILTERED
     }
@@ -332,14 +305,14 @@ def test_keep_keys_switch_a_word_off_or_keep_one_name() -> None:
 def test_keep_headers() -> None:
     headers = {"WWW-Authenticate": 'Bearer error="invalid_token"', "X-Session-Id": "s1", "Cookie": "c"}
     policy = PayloadPolicy(redactor=Redactor(keep_headers=["www-authenticate", "session"]))
-    assert payload(policy, response={"headers": headers, "body": "x"})["response"]["headers"] == {
+    assert payload_with(policy, response={"headers": headers, "body": "x"})["response"]["headers"] == {
         "WWW-Authenticate": 'Bearer error="invalid_token"', "X-Session-Id": "s1", "Cookie": FILTERED
     }
 
 
 def test_redact_defaults_off_keeps_only_the_given_lists() -> None:
     policy = PayloadPolicy(redactor=Redactor(defaults=False, keys=["pin"], headers=["X-Pin"]))
-    result = payload(
+    result = payload_with(
         policy,
         request={"headers": {"Authorization": "a", "X-Pin": "1"}, "payload": {"password": "p", "pin": 1}},
         full_url="https://u:p@shop.example/?token=t",
@@ -350,18 +323,15 @@ def test_redact_defaults_off_keeps_only_the_given_lists() -> None:
 
 def test_exact_secret_values_are_replaced_anywhere() -> None:
     policy = PayloadPolicy(redactor=Redactor(values=["very-secret-1", "abc"]))  # too short values are ignored
-    result = payload(policy, msg="key very-secret-1 refused, abc", request={"payload": {"note": "very-secret-1"}})
+    result = payload_with(policy, msg="key very-secret-1 refused, abc", request={"payload": {"note": "very-secret-1"}})
     assert result["exception"] == f"key {FILTERED} refused, abc"
     assert result["request"]["payload"] == {"note": FILTERED}
     assert "very-secret-1" not in repr(policy)
 
 
 def test_policy_without_redactor_sends_as_given() -> None:
-    result = payload(PayloadPolicy(redactor=None), request={"headers": {"Authorization": "a"}, "payload": {"token": "t"}})
+    result = payload_with(PayloadPolicy(redactor=None), request={"headers": {"Authorization": "a"}, "payload": {"token": "t"}})
     assert result["request"] == {"headers": {"Authorization": "a"}, "payload": {"token": "t"}}
-
-
-# through the handler and the Inbox -------------------------------------------------------------------------
 
 
 def test_redaction_through_the_inbox_with_dictconfig(inbox: Inbox) -> None:

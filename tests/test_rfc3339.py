@@ -19,9 +19,7 @@ from sendcloud_logging._payload.values import created_at, is_rfc3339
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.inbox.timestamps import format_micros, parse_rfc3339
 
-from .conftest import PUBLIC_KEY, SECRET_KEY
-
-SHOP = "https://shop.example"
+from .conftest import PUBLIC_KEY, SECRET_KEY, SHOP, make_record
 
 #: (text, the instant in UTC as the Inbox prints it for a cursor; None: not an RFC 3339 date-time).
 CASES: list[tuple[str, Optional[str]]] = [
@@ -83,9 +81,7 @@ def test_the_inbox_orders_by_the_instant_and_prints_it_back(text: str, utc: str)
 
 
 def record_with(created: Any) -> logging.LogRecord:
-    return logging.getLogger("shop").makeRecord(
-        "shop", logging.ERROR, __file__, 1, "m", (), None, extra={"created_at": created}
-    )
+    return make_record(created_at=created)
 
 
 def records_own_time(record: logging.LogRecord) -> str:

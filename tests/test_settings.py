@@ -21,10 +21,10 @@ from sendcloud_logging._settings import DEFAULTS, ENVIRONMENT, OPTIONS, Settings
 from sendcloud_logging._validators import DEFAULT_API_URL, DEFAULT_TIMEOUT
 from sendcloud_logging.auth import DEFAULT_TOKEN_URL, auth_mode, key_pair, missing_key
 
-from .conftest import PUBLIC_KEY, SECRET_KEY
+from .conftest import PUBLIC_KEY, SECRET_KEY, assert_no_keys
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-KEYS = {"integration_id": 1, "public_key": PUBLIC_KEY, "secret_key": SECRET_KEY}
+KEYS: dict[str, Any] = {"integration_id": 1, "public_key": PUBLIC_KEY, "secret_key": SECRET_KEY}
 TRUE_WORDS = [True, 1, "true", "True", "1", "yes", "YES", "on", " On "]
 FALSE_WORDS = [False, 0, "false", "False", "FALSE", "0", "no", "off", "Off", " false "]
 
@@ -36,10 +36,6 @@ def keys_for(integration_id: Any) -> Optional[tuple[str, str]]:
 
 def settings_of(environ: Optional[dict[str, str]] = None, **options: Any) -> Settings:
     return resolve(options, environ={} if environ is None else environ)
-
-
-def assert_no_keys(text: str) -> None:
-    assert PUBLIC_KEY not in text and SECRET_KEY not in text, text
 
 
 GOOD: dict[str, list[tuple[Any, Any]]] = {
@@ -175,8 +171,6 @@ def test_unknown_options_are_refused() -> None:
         settings_of(**KEYS, queue_sise=5)
 
 
-# environment -----------------------------------------------------------------------------------------------
-
 ENV_SAMPLES = {
     "integration_id": ("31", 31),
     "public_key": ("pk-env", "pk-env"),
@@ -235,9 +229,6 @@ def test_only_the_chosen_pair_is_read_from_the_environment() -> None:
     assert (half.public_key, half.secret_key) == ("pk", "sk-env")
 
 
-# the auth-mode rule ----------------------------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     ("given", "environment", "mode"),
     [
@@ -293,9 +284,6 @@ def test_the_client_follows_the_same_rule() -> None:
     SendcloudClient().close()  # no keys at all: a client without auth (the API will say 401)
 
 
-# the handler's signature, its docstring and the README say what the table says ----------------------------
-
-
 def test_the_signature_is_the_table() -> None:
     parameters = list(inspect.signature(SendcloudHandler.__init__).parameters.values())[1:]
     assert [p.name for p in parameters] == list(OPTIONS)
@@ -342,8 +330,6 @@ def test_the_readme_table_is_the_table() -> None:
         assert meaning, name
 
 
-# through the real logging.config.fileConfig: every value is text ------------------------------------------
-
 INI = """
 [DEFAULT]
 allow_insecure_http = {word}
@@ -385,9 +371,6 @@ def test_file_config_with_allow_insecure_http_true_builds_the_handler(tmp_path: 
     [handler] = logging.getLogger().handlers
     assert isinstance(handler, SendcloudHandler)
     assert (handler.integration_id, handler.api_url) == (7, "http://api.example/api/v3")
-
-
-# moved from the modules whose keywords they check ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -496,7 +479,7 @@ def test_bad_payload_keywords_fail_at_construction(key: str, value: Any, message
 
 def test_credentials_exclude_a_key_pair() -> None:
     with pytest.raises(ConfigurationError) as failed:
-        SendcloudHandler(credentials="not callable")  # type: ignore[arg-type]
+        SendcloudHandler(credentials="not callable")
     assert failed.value.key == "credentials"
     with pytest.raises(ConfigurationError):
         SendcloudClient(public_key="pk", secret_key="sk", credentials=keys_for)
