@@ -13,7 +13,7 @@ import time
 from collections.abc import Hashable
 from typing import Any, Callable, Optional, Union
 
-from ._capture import Capture, capture_record, message
+from ._capture import capture_record, message
 from ._delivery.intake import Intake, Job
 from ._delivery.outbox import MemoryOutbox, Outbox
 from ._delivery.policy import DeliveryPolicy
@@ -22,15 +22,11 @@ from ._delivery.spool import SpoolOutbox
 from ._delivery.stages import Stages
 from ._delivery.stats import Stats
 from ._delivery.worker import BackgroundWorker
-from ._payload import build_payload
-from ._payload.fields import signature
-from ._payload.hook import BeforeSend
-from ._settings import DEFAULTS, OPTIONS, Settings, positive_int, resolve
-from ._types import Drop, Payload, Signature
+from ._payload.pipeline import RecordPipeline
+from ._settings import DEFAULTS, OPTIONS, Settings, resolve
 from ._validators import TimeoutArg
-from .auth import Credentials
+from .auth import Credentials, key_pair
 from .client import SendcloudClient
-from .errors import MissingBaseURLError
 
 #: Loggers whose records never enter the handler: our own, and the HTTP stack below the client.
 OWN_LOGGERS = ("sendcloud_logging", "urllib3", "requests", "charset_normalizer")
@@ -139,7 +135,9 @@ class SendcloudHandler(logging.Handler):
         super().__init__(settings.level)
         self._settings = settings
         self._keep_records = settings.before_send is not None  # the hook gets the record: keep it while it waits
-        self._pipeline = RecordPipeline(settings)
+        self._pipeline = RecordPipeline(
+            settings.integration_id, settings.base_url, settings.policy, settings.before_send
+        )
         spool = settings.spool_path is not None
         self._policy = DeliveryPolicy.from_options(settings.delivery, hold_on_auth_failure=spool)
         self._stats = Stats()
@@ -269,9 +267,8 @@ class SendcloudHandler(logging.Handler):
             pair = credentials(integration_id) if credentials is not None else None
         except Exception:  # noqa: BLE001  # the client reports this when it sends; here only the account is sought
             pair = None
-        if isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str):
-            return pair[0]
-        return ("integration", integration_id)
+        keys = key_pair(pair)
+        return keys[0] if keys is not None else ("integration", integration_id)
 
     def _new_client(self) -> SendcloudClient:
         s: Settings = self._settings
@@ -287,34 +284,3 @@ class SendcloudHandler(logging.Handler):
             verify=s.verify,
             allow_insecure_http=s.allow_insecure_http,
         )
-
-
-class RecordPipeline:
-    """What the intake stage asks of the handler: a capture's payload and its storm signature (pure)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        hook = settings.before_send
-        self._before_send = None if hook is None else BeforeSend(hook, settings.policy)
-        self._defaults: Payload = {"base_url": settings.base_url} if settings.base_url else {}
-        #: The hook sees every record, even one that only adds to a storm summary's count.
-        self.prepares_every_record = self._before_send is not None
-
-    def prepare(self, capture: Capture) -> tuple[int, Payload]:
-        """``(integration_id, payload)``; ``Drop`` when the record cannot become a log."""
-        snap = capture.snapshot()
-        integration_id = snap.integration_id or self._settings.integration_id
-        if integration_id is None:
-            raise Drop("no_integration_id", "log with extra={'integration_id': N} or give the handler one")
-        try:
-            payload = build_payload(snap, self._defaults, self._settings.policy)
-            if self._before_send is not None:
-                payload = self._before_send(payload, snap.record)
-        except MissingBaseURLError as exc:
-            raise Drop("no_base_url", str(exc)) from exc
-        return positive_int("integration_id", integration_id), payload
-
-    def signature(self, capture: Capture, template: Any) -> Signature:
-        """What makes two records the same problem (``fields.signature``)."""
-        s = self._settings
-        return signature(capture.snapshot(), s.integration_id, s.base_url, template)

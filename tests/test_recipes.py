@@ -135,6 +135,8 @@ def test_gunicorn_preload_with_two_workers(env: dict[str, str], inbox: Inbox) ->
         output = LineReader(server.stderr)
         try:
             output.expect(r"Listening at: http://127\.0\.0\.1:")  # bound: requests wait in the backlog for a worker
+            for _ in range(2):  # both workers forked: a request is not left to the one that happened to boot first
+                output.expect(r"Booting worker with pid")
             for order in range(1, 41):  # until both workers have failed calls to log, 40 requests at most
                 answer = requests.get(f"{base}/orders/{1000 + order}/sync", headers={"Connection": "close"}, timeout=10)
                 assert answer.status_code == 502

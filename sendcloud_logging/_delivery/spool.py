@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any, Callable, Optional
 
-from .._types import Drop, Payload
+from .._types import Drop, Payload, dumps
 from .outbox import Entry, Leftovers
 
 SCHEMA = """
@@ -131,7 +131,7 @@ class SpoolOutbox:
         """See ``Outbox.add``: one row, committed before this returns; ``Drop`` when the spool is full."""
         if self.full():
             raise Drop("spool_full", "raise spool_max_bytes or check the API")
-        text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        text = dumps(payload)
         not_before = self._clock() + hold_for if hold_for > 0 else 0.0
         cur = self._db().execute(
             "INSERT INTO spool (integration_id, payload, created, not_before, held) VALUES (?, ?, ?, ?, ?)",
@@ -141,7 +141,7 @@ class SpoolOutbox:
 
     def fold(self, ref: Any, created: float, payload: Optional[Payload] = None) -> bool:
         """See ``Outbox.fold``: only an unclaimed row is folded into."""
-        text = None if payload is None else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        text = None if payload is None else dumps(payload)
         cur = self._db().execute(
             "UPDATE spool SET more = more + 1, payload = COALESCE(?, payload), first = COALESCE(first, created),"
             " created = ?, last = ? WHERE id = ? AND claimed_by IS NULL",
