@@ -1,4 +1,4 @@
-"""Pacing of POSTs: a token bucket for the API's rate limit, a pause after 429, a circuit breaker.
+"""Pacing of POSTs: a sliding window for the API's rate limit, a pause after 429, a circuit breaker.
 
 Pure state machines over an injected clock: they answer "how long until I may send?" and never sleep
 themselves, so the worker can wait on an Event that ``close()`` cuts short. The pause and the breaker's
@@ -7,50 +7,49 @@ cooldown grow by the policy's one ``backoff`` formula, without jitter.
 
 from __future__ import annotations
 
+import math
 import time
+from collections import deque
 from typing import Callable, Optional
 
 from .policy import backoff, no_jitter
 
 Clock = Callable[[], float]
 
-#: A token, give or take the rounding of clock arithmetic: a wait of exactly ``delay()`` must be enough.
-WHOLE_TOKEN = 1.0 - 1e-9
+class SendWindow:
+    """At most ``per_minute`` POSTs in any 60 seconds and ``burst`` in any one second, as Sendcloud counts them.
 
-
-class TokenBucket:
-    """``rate`` tokens a second, at most ``burst`` saved up; ``delay()`` says how long until one is free.
-
-    Sendcloud allows 100 POSTs a minute with bursts of 15 a second, so the default is
-    ``TokenBucket(100 / 60, 15)``.
+    The API publishes its limit as counts over time (100 a minute, bursts of 15 a second that never lift the
+    minute's total), so the sender keeps the times of its recent POSTs and waits until the oldest that fills
+    a window has left it. A token bucket of the same numbers would send 115 in the first minute. A rate
+    below one a minute becomes one POST per ``60 / per_minute`` seconds.
     """
 
-    def __init__(self, rate: float, burst: int, clock: Clock = time.monotonic) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("rate must be > 0 and burst >= 1")
-        self.rate = rate
-        self.burst = float(burst)
+    def __init__(self, per_minute: float, burst: int, clock: Clock = time.monotonic) -> None:
+        if not per_minute > 0 or burst < 1:
+            raise ValueError("per_minute must be > 0 and burst >= 1")
+        self.count = max(1, math.floor(per_minute))
+        self.window = 60.0 * self.count / per_minute
+        self.burst = burst
         self._clock = clock
-        self._tokens = float(burst)
-        self._stamp = clock()
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
+        self._sent: deque[float] = deque(maxlen=max(self.count, burst))
 
     def delay(self) -> float:
-        """Seconds until a token is available (0 when one is)."""
-        self._refill()
-        return 0.0 if self._tokens >= WHOLE_TOKEN else (1 - self._tokens) / self.rate
+        """Seconds until a POST may go (0 when one may now)."""
+        now = self._clock()
+        wait = 0.0
+        if len(self._sent) >= self.count:
+            wait = self._sent[-self.count] + self.window - now
+        if len(self._sent) >= self.burst:
+            wait = max(wait, self._sent[-self.burst] + 1.0 - now)
+        return max(0.0, wait)
 
     def take(self) -> bool:
-        """Spend a token if one is available."""
-        self._refill()
-        if self._tokens >= WHOLE_TOKEN:
-            self._tokens -= 1
-            return True
-        return False
+        """Count a POST now if one may go."""
+        if self.delay() > 0:
+            return False
+        self._sent.append(self._clock())
+        return True
 
 
 class Pause:

@@ -3,7 +3,7 @@
 One ``step()`` claims at most one ready entry and returns how long to wait before the next step; the
 worker's sender thread calls it in a loop, and a test calls it directly with a fake clock. Pacing lives
 here as state: the 429 pause and the circuit breaker for the whole sender, and per account (one handler
-may send for many Sendcloud accounts through ``credentials``) a rate-limit bucket and the time its refused
+may send for many Sendcloud accounts through ``credentials``) a send window (rate limit) and the time its refused
 credentials may be tried again. Why an attempt failed, and what follows from it, is ``policy.py``'s.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional, Protocol
 from .._diagnostics import logger, report
 from .._types import Payload
 from .outbox import Entry, Leftovers, Outbox
-from .pacing import CircuitBreaker, Pause, TokenBucket
+from .pacing import CircuitBreaker, Pause, SendWindow
 from .policy import Action, DeliveryPolicy, Outcome
 from .stats import Stats
 from .summary import with_summary
@@ -42,14 +42,14 @@ AccountOf = Callable[[Any], Hashable]
 
 @dataclass
 class AccountState:
-    """What the sender keeps per account: its rate-limit bucket and until when its credentials are refused."""
+    """What the sender keeps per account: its send window (rate limit) and until when its credentials are refused."""
 
-    bucket: Optional[TokenBucket]
+    window: Optional[SendWindow]
     refused_until: float = 0.0
 
     def delay(self) -> float:
         """Seconds until the account may POST again under the rate limit."""
-        return self.bucket.delay() if self.bucket is not None else 0.0
+        return self.window.delay() if self.window is not None else 0.0
 
     def refused_for(self, now: float) -> float:
         """Seconds its refused credentials still wait before they are tried again."""
@@ -59,7 +59,7 @@ class AccountState:
 class Sender:
     """Delivers outbox entries through a client made by ``client_factory`` (once, on first use).
 
-    ``clock`` is monotonic: pauses, cooldowns, buckets, refusals and the close deadline all read it.
+    ``clock`` is monotonic: pauses, cooldowns, send windows, refusals and the close deadline all read it.
     """
 
     def __init__(
@@ -148,7 +148,7 @@ class Sender:
     def _gate(self) -> float:
         """Seconds before anything may be sent: 429 pause, open circuit, and the single account's limits."""
         waits = [self._pause.remaining(), self._breaker.remaining()]
-        if self._account_of is None:  # one account: its bucket and refusal hold every entry alike
+        if self._account_of is None:  # one account: its window and refusal hold every entry alike
             account = self._account(None)
             waits.append(account.delay())
             if self._policy.hold_on_auth_failure:
@@ -177,8 +177,8 @@ class Sender:
         if wait > 0:  # this account is at its limit: other accounts' entries go first
             self._defer(entry, wait)
             return
-        if account.bucket is not None:
-            account.bucket.take()
+        if account.window is not None:
+            account.window.take()
         payload = with_summary(entry.payload, entry.more, entry.first or entry.created, entry.last or entry.created)
         error: Optional[BaseException] = None
         try:
@@ -254,8 +254,8 @@ class Sender:
         state = self._accounts.get(key)
         if state is None:
             rate = self._policy.rate_limit_per_minute
-            bucket = TokenBucket(rate / 60.0, self._policy.rate_limit_burst, self._clock) if rate else None
-            state = self._accounts[key] = AccountState(bucket)
+            window = SendWindow(rate, self._policy.rate_limit_burst, self._clock) if rate else None
+            state = self._accounts[key] = AccountState(window)
         return state
 
     def _defer(self, entry: Entry, delay: float) -> None:
