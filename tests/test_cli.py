@@ -13,15 +13,10 @@ from collections.abc import Iterator
 import pytest
 
 from sendcloud_logging import SendcloudClient
-from sendcloud_logging._cli import (
-    INBOX_CLIENT_ID,
-    INBOX_CLIENT_SECRET,
-    INBOX_PUBLIC_KEY,
-    INBOX_SECRET_KEY,
-    Progress,
-    format_received,
-    main,
-)
+from sendcloud_logging._cli import main
+from sendcloud_logging._cli.api import Progress
+from sendcloud_logging._cli.demo import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY
+from sendcloud_logging._cli.serve import INBOX_CLIENT_ID, INBOX_CLIENT_SECRET, format_received
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 

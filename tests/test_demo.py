@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sendcloud_logging._cli.demo import QUICKSTART_LOGGING, Expected, format_log_table, match, truncate
+from sendcloud_logging._cli.demo import QUICKSTART_LOGGING, Expected, match
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 EXCEPTION_TYPES = (
@@ -84,13 +84,3 @@ def test_match_names_what_is_missing() -> None:
     # one log fulfils one expectation only
     twice = [Expected("a", "requests.exceptions.HTTPError"), Expected("b", "requests.exceptions.HTTPError")]
     assert [w.label for w in match(twice, logs[:1])] == ["b"]
-
-
-def test_log_table_cuts_long_cells() -> None:
-    header, row = format_log_table(
-        [{"id": 1, "method": "GET", "exception": "x" * 500, "full_url": None}], ("id", "method", "full_url", "exception")
-    )
-    assert header.split() == ["id", "method", "full_url", "exception"]
-    assert row.split()[:3] == ["1", "GET", "-"]
-    assert len(row.split()[3]) == 60
-    assert truncate("a\n  b", 10) == "a b"

@@ -24,7 +24,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sendcloud_logging._cli import build_parser
+from sendcloud_logging._cli.arguments import build_parser
 from sendcloud_logging.inbox import Inbox
 
 from .conftest import FIELDS, assert_matches, exchange

@@ -17,13 +17,8 @@ import requests
 
 from sendcloud_logging import SendcloudHandler
 from sendcloud_logging._payload import PayloadPolicy, payload_from_record
-from sendcloud_logging._payload.redact import (
-    DEFAULT_HEADER_WORDS,
-    DEFAULT_HEADERS,
-    DEFAULT_KEYS,
-    FILTERED,
-    Redactor,
-)
+from sendcloud_logging._payload.redact import FILTERED, Redactor
+from sendcloud_logging._payload.secret_names import DEFAULT_HEADER_WORDS, DEFAULT_HEADERS, DEFAULT_KEYS
 from sendcloud_logging.inbox import Inbox
 
 from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, SHOP, AppLogger, make_record, payload_with

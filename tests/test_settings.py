@@ -149,7 +149,7 @@ def test_true_in_any_spelling_allows_plain_http(word: Any) -> None:
 @pytest.mark.parametrize(("word", "secret"), [("false", False), ("0", False), ("on", True), (True, True)])
 def test_redact_defaults_from_text(word: Any, secret: bool) -> None:
     redactor = settings_of(**KEYS, redact_defaults=word).policy.redactor
-    assert redactor is not None and redactor.is_secret_key("password") is secret
+    assert redactor is not None and redactor.names.is_secret_key("password") is secret
 
 
 def test_defaults_come_from_the_table() -> None:

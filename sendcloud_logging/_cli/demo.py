@@ -15,7 +15,7 @@ import logging.config
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ import requests
 
 from ..handler import SendcloudHandler
 from ..shop import Shop
+from .tables import format_log_table
 
 #: The quick start's logging configuration. The README shows exactly this dict (a test compares them).
 #: The handler reads integration_id, public_key, secret_key and api_url from the SENDCLOUD_* environment.
@@ -68,40 +69,6 @@ class Expected:
         if self.response_code is not None and log.get("response_code") != self.response_code:
             return False
         return self.exception_type is None or log.get("exception_type") == self.exception_type
-
-
-# Table helpers, shared with the CLI -------------------------------------------------------------------------
-
-
-def truncate(text: Any, width: int) -> str:
-    """One line of at most ``width`` characters; ``None`` becomes "-"."""
-    if text is None or text == "":
-        return "-"
-    line = " ".join(str(text).split())
-    return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
-
-
-LOG_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("id", "id", 8),
-    ("integration_id", "integration", 12),
-    ("method", "method", 7),
-    ("response_code", "code", 4),
-    ("exception_type", "exception_type", 40),
-    ("full_url", "full_url", 48),
-    ("exception", "exception", 60),
-)
-
-
-def format_log_table(logs: Iterable[Mapping[str, Any]], columns: Sequence[str] = ()) -> list[str]:
-    """Logs as aligned text rows (header first), each cell cut to its column's width."""
-    chosen = [c for c in LOG_COLUMNS if not columns or c[0] in columns]
-    rows = [[truncate(log.get(key), width) for key, _, width in chosen] for log in logs]
-    header = [title for _, title, _ in chosen]
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows)]
-    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
-
-
-# The demo ---------------------------------------------------------------------------------------------------
 
 
 @contextmanager

@@ -6,14 +6,14 @@ is one table, ``fields.FIELDS``; values of the wrong type are skipped as if abse
 value are left out; ``base_url`` is always there, or ``MissingBaseURLError`` is raised (the only exception
 ``build_payload`` raises).
 
-Every value is then made safe, as a ``PayloadPolicy`` says: secrets redacted (``redact.py``), texts cut to
-their bounds and the whole body kept under its cap (``limits.py``). Whatever a record holds (objects whose
-``__str__`` raises, cycles, 50 MB strings, huge ints, NaN, generators, sets), the result is a schema-valid
-body; the work is bounded by the caps, not by the size of the input.
+Every value is then made safe, as a ``PayloadPolicy`` says: secrets redacted (``redact.py``, by the names
+``secret_names.py`` decides), texts cut to their bounds and the whole body kept under its cap (``limits.py``).
+Whatever a record holds (objects whose ``__str__`` raises, cycles, 50 MB strings, huge ints, NaN, generators,
+sets), the result is a schema-valid body; the work is bounded by the caps, not by the size of the input.
 
 Modules: ``fields`` (the table, ``signature``), ``values`` (scalar fields, RFC 3339), ``headers``,
-``bodies`` (request and response objects), ``jsonsafe`` (any value as JSON), ``redact``, ``limits``,
-``hook`` (``before_send``).
+``bodies`` (request and response objects), ``jsonsafe`` (any value as JSON), ``redact`` and
+``secret_names``, ``limits``, ``hook`` (``before_send``).
 """
 
 from __future__ import annotations

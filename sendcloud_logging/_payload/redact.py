@@ -2,22 +2,18 @@
 
 Pure code, run on the worker thread by ``_payload.build_payload`` over values that are already JSON-safe
 (dicts, lists, strings, numbers); each ``PayloadPolicy`` owns its ``Redactor``, so no instance (and no
-name cache) is shared between handlers. What is redacted by default:
+name cache) is shared between handlers. Which names are secret is ``secret_names``'s rule; this module finds
+them and their values:
 
-- headers named ``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``X-Api-Key``, and
-  any header whose name contains one of ``DEFAULT_HEADER_WORDS`` (``token``, ``session``, ``auth``...);
-- values of keys, at any depth of a body, whose name contains one of ``DEFAULT_KEYS`` (``password``,
-  ``token``, ``card_number``, ``iban``...); the same names as ``key=value`` pairs (query strings, forms,
-  cookies), as ``"key": value`` pairs (JSON, Python reprs), as ``<key>value</key>`` (XML), as ``key: value``
-  lines and as multipart form fields inside any text;
+- in headers, and in raw ``Name: value`` header blocks;
+- at any depth of a body's keys; in any text, as ``key=value`` pairs (query strings, forms, cookies), as
+  ``"key": value`` pairs (JSON, Python reprs), as ``<key>value</key>`` (XML), as ``key: value`` lines and
+  as multipart form fields;
 - the user information of URLs (``https://user:password@host`` becomes ``https://[Filtered]@host``) and
   ``Bearer`` tokens in text.
 
-Names are compared by their words: lower case, with ``_``, ``-``, ``.`` and spaces removed, so ``api_key``,
-``Api-Key`` and ``apiKey`` are one name, and ``customer_password`` contains ``password``. Empty values
-(``None``, ``""``) are kept as they are: they hide nothing and tell a reader that nothing was sent.
+Empty values (``None``, ``""``) are kept as they are: they hide nothing and tell a reader that nothing was sent.
 """
-
 from __future__ import annotations
 
 import re
@@ -26,45 +22,19 @@ from typing import Any, Callable, Optional
 from urllib.parse import unquote_plus
 
 from .limits import CUT_MARKER, CUT_MARKER_PATTERN, clip, head
+from .secret_names import SecretNames
 
 __all__ = [
-    "DEFAULT_HEADERS",
-    "DEFAULT_HEADER_WORDS",
-    "DEFAULT_KEYS",
     "FILTERED",
     "Redactor",
+    "bounded_text",
 ]
 
 #: What a redacted value becomes.
 FILTERED = "[Filtered]"
 
-#: Headers redacted by name (any case).
-DEFAULT_HEADERS = ("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key")
-#: A header whose name contains one of these words is redacted too.
-DEFAULT_HEADER_WORDS = ("token", "secret", "password", "passwd", "signature", "api-key", "apikey", "session", "auth")
-#: Keys (body, form, JSON, XML, query) whose name contains one of these words are redacted, at any depth.
-DEFAULT_KEYS = (
-    "password",
-    "passwd",
-    "secret",
-    "token",
-    "api_key",
-    "apikey",
-    "access_token",
-    "refresh_token",
-    "client_secret",
-    "authorization",
-    "card_number",
-    "cc_number",
-    "cvv",
-    "cvc",
-    "iban",
-)
-
-_SEPARATORS = re.compile(r"[\s_\-.]+")
 _MIN_SECRET_VALUE = 6  # exact secret values shorter than this would match ordinary text
 _MAX_NESTING = 3  # pairs inside pairs' values (url=https://x?token=..., '{"token": ...}' in a repr) looked into
-_CACHE_SIZE = 4096
 
 # Patterns over text. Each is linear: bounded keys, value classes that cannot overlap their terminators.
 _USERINFO = re.compile(r"((?:\b[A-Za-z][A-Za-z0-9+.\-]{0,30}:)?//)([^\s/?#@\[\]<>\"']+)@")  # also //user@host
@@ -96,25 +66,10 @@ _MAX_PART_HEADERS = 16
 _EMPTY_LITERALS = frozenset({"", '""', "''", "null", "None"})
 
 
-def normalise_name(name: str) -> str:
-    """A key or header name as redaction compares it: lower case, without ``_``, ``-``, ``.`` and spaces."""
-    return _SEPARATORS.sub("", name.lower())
-
-
-def _words(names: Iterable[str]) -> set[str]:
-    return {word for word in (normalise_name(name) for name in names) if word}
-
-
-def _matcher(words: set[str]) -> Optional[re.Pattern[str]]:
-    if not words:
-        return None
-    return re.compile("|".join(re.escape(word) for word in sorted(words, key=len, reverse=True)))
-
-
 class Redactor:
-    """Decide which names are secret, and replace their values with ``[Filtered]``.
+    """Replace secret values with ``[Filtered]``: under secret names (``names``) and inside free text.
 
-    Its only state is two bounded caches of names already decided, private to the policy that owns it.
+    Its only state is its ``SecretNames``' bounded caches, private to the policy that owns it.
 
     Args:
         keys: More key words to redact in bodies, forms, JSON, XML and query strings.
@@ -136,55 +91,21 @@ class Redactor:
         defaults: bool = True,
         values: Iterable[str] = (),
     ) -> None:
-        self._keep_keys = _words(keep_keys)
-        self._keep_headers = _words(keep_headers)
-        key_words = (_words(DEFAULT_KEYS) if defaults else set()) | _words(keys)
-        header_words = (_words(DEFAULT_HEADER_WORDS) if defaults else set()) | _words(headers)
-        self._header_names = frozenset((_words(DEFAULT_HEADERS) if defaults else set()) - self._keep_headers)
-        self._key_words = _matcher(key_words - self._keep_keys)
-        self._header_words = _matcher(header_words - self._keep_headers)
+        #: Which keys and headers are secret.
+        self.names = SecretNames(
+            keys=keys, headers=headers, keep_keys=keep_keys, keep_headers=keep_headers, defaults=defaults
+        )
         self._values = tuple(sorted({v for v in values if isinstance(v, str) and len(v) >= _MIN_SECRET_VALUE},
                                     key=len, reverse=True))
-        self._key_cache: dict[str, bool] = {}
-        self._header_cache: dict[str, bool] = {}
 
     def __repr__(self) -> str:  # never the secret values themselves
-        return f"<Redactor keys={self._key_words is not None} headers={self._header_words is not None}>"
-
-
-    def is_secret_key(self, name: str) -> bool:
-        """Whether the value under this key (body, form, JSON, XML, query) is redacted."""
-        known = self._key_cache.get(name)
-        if known is None:
-            word = normalise_name(name)
-            known = bool(self._key_words is not None and word not in self._keep_keys and self._key_words.search(word))
-            self._remember(self._key_cache, name, known)
-        return known
-
-    def is_secret_header(self, name: str) -> bool:
-        """Whether this header's value is redacted."""
-        known = self._header_cache.get(name)
-        if known is None:
-            word = normalise_name(name)
-            known = word not in self._keep_headers and (
-                word in self._header_names
-                or bool(self._header_words is not None and self._header_words.search(word))
-            )
-            self._remember(self._header_cache, name, known)
-        return known
-
-    @staticmethod
-    def _remember(cache: dict[str, bool], name: str, value: bool) -> None:
-        if len(cache) >= _CACHE_SIZE:
-            cache.clear()
-        cache[name] = value
-
+        return f"<Redactor keys={self.names.has_keys} headers={self.names.has_header_words}>"
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         """Secret headers' values replaced; the other values redacted as text (URLs in ``Location``...), and
         names too (a name is text a record made up)."""
         return {
-            self.text(name): FILTERED if value and self.is_secret_header(name) else self.text(value)
+            self.text(name): FILTERED if value and self.names.is_secret_header(name) else self.text(value)
             for name, value in headers.items()
         }
 
@@ -193,7 +114,7 @@ class Redactor:
         lines = raw.split("\n")
         for i, line in enumerate(lines):
             name, colon, value = line.partition(":")
-            if colon and value.strip() and self.is_secret_header(name.strip()):
+            if colon and value.strip() and self.names.is_secret_header(name.strip()):
                 ending = "\r" if value.endswith("\r") else ""
                 lines[i] = f"{name}: {FILTERED}{ending}"
             else:
@@ -206,7 +127,7 @@ class Redactor:
             return self.text(value)
         if isinstance(value, dict):
             return {
-                self.text(key): FILTERED if self._hides(item) and self.is_secret_key(key) else self.value(item)
+                self.text(key): FILTERED if self._hides(item) and self.names.is_secret_key(key) else self.value(item)
                 for key, item in value.items()
             }
         if isinstance(value, list):
@@ -233,7 +154,7 @@ class Redactor:
                 text = _CUT_USERINFO_AT_END.sub(rf"\1{FILTERED}", text)
         if "Bearer" in text:
             text = _BEARER.sub(rf"\1 {FILTERED}", text)
-        if self._key_words is None and not self._header_names:
+        if not self.names.found_in_text:
             return text
         if multipart and "name=" in text:
             text = self._multipart(text)
@@ -248,7 +169,6 @@ class Redactor:
         if "</" in text:
             text = _XML_ELEMENT.sub(self._xml_element, text)
         return text
-
 
     def _pairs(self, pattern: re.Pattern[str], secret: Callable[[re.Match[str]], Optional[str]], text: str,
                depth: int = 0) -> str:
@@ -273,7 +193,7 @@ class Redactor:
 
     def _key_value(self, match: re.Match[str]) -> Optional[str]:
         value = match.group("val")
-        if not self.is_secret_key(unquote_plus(match.group("key"))):
+        if not self.names.is_secret_key(unquote_plus(match.group("key"))):
             return None
         if value in _EMPTY_LITERALS:
             return match.group(0)
@@ -282,7 +202,7 @@ class Redactor:
 
     def _quoted_pair(self, match: re.Match[str]) -> Optional[str]:
         value = match.group("val")
-        if not self.is_secret_key(match.group("key")):
+        if not self.names.is_secret_key(match.group("key")):
             return None
         if value in _EMPTY_LITERALS:
             return match.group(0)
@@ -292,7 +212,7 @@ class Redactor:
 
     def _escaped_pair(self, match: re.Match[str]) -> Optional[str]:
         value = match.group("val")
-        if not self.is_secret_key(match.group("key")):
+        if not self.names.is_secret_key(match.group("key")):
             return None
         quote = match.group("q")
         start = match.start("val") - match.start(0)
@@ -304,13 +224,13 @@ class Redactor:
         key, value = match.group("key"), match.group("val").strip()
         if not value or value.startswith(FILTERED):
             return match.group(0)
-        if not (self.is_secret_key(key) or normalise_name(key) in self._header_names):
+        if not (self.names.is_secret_key(key) or self.names.is_secret_header_name(key)):
             return match.group(0)
         return f"{match.group('pre')}{key}: {FILTERED}"
 
     def _xml_element(self, match: re.Match[str]) -> str:
         tag = match.group("tag")
-        if not match.group("val").strip() or not self.is_secret_key(tag.rpartition(":")[2]):
+        if not match.group("val").strip() or not self.names.is_secret_key(tag.rpartition(":")[2]):
             return match.group(0)
         return f"<{tag}{match.group('attrs') or ''}>{FILTERED}</{tag}>"
 
@@ -327,7 +247,7 @@ class Redactor:
             if "name=" not in line or not line.lstrip().lower().startswith("content-disposition:"):
                 continue
             name = _FIELD_NAME.search(line)
-            if name is None or not self.is_secret_key(name.group(1)):
+            if name is None or not self.names.is_secret_key(name.group(1)):
                 continue
             blank = i
             while blank < n and blank - i < _MAX_PART_HEADERS and lines[blank].strip("\r"):

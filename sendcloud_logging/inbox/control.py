@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any, Callable, Optional
 
+from .connection import InboxRequestHandler
 from .faults import FaultInjection, Faults
 from .oauth import TOKEN_PATH, TokenIssuer
 from .ratelimit import RateLimit
@@ -217,6 +218,7 @@ class Inbox(FaultInjection):
         """A new server on our host and port (the bound port, once there is one), already serving."""
         server = InboxHTTPServer(
             (self._host, self._port),
+            InboxRequestHandler,
             api=self._api,
             faults=self._faults,
             traffic=self._traffic,

@@ -1,9 +1,9 @@
 """What the integration logs API answers, independent of sockets: routing, auth, validation, paging.
 
-The HTTP server hands over a parsed ``Request`` and sends back the ``Answer``; faults, latency and
-connection handling stay in ``server.py``. Order of checks: unknown route 404, wrong method 405,
-credentials 401 (``accounts.py``), unknown integration (or one of another account) 404, then the body (POST)
-or query (GET) 400. The OAuth2 token endpoint (``oauth.py``) is routed here too.
+The HTTP server hands over a parsed ``Request`` and sends back the ``Answer``; faults and latency stay
+in ``exchange.py``, connection handling in ``connection.py`` and ``server.py``. Order of checks: unknown
+route 404, wrong method 405, credentials 401 (``accounts.py``), unknown integration (or one of another
+account) 404, then the body (POST) or query (GET) 400. The OAuth2 token endpoint (``oauth.py``) is routed here too.
 """
 
 from __future__ import annotations
