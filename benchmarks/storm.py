@@ -1,8 +1,8 @@
 """An error storm at the handler's default limits: 10,000 records of 7 kinds within 10 seconds.
 
 The records (each with its ~1 KB request and response) are spread evenly over the 10 s, as a shop outage
-would produce them; a second run logs them as fast as one thread can (``--seconds 0``), which overflows
-the queue (1,000) and folds repeats into the waiting records on the caller's thread. The receiver is the
+would produce them; a second run logs them as fast as one thread can (``--seconds 0``), which fills the
+queue (1,000) faster than the worker's intake folds repeats into their summaries. The receiver is the
 Inbox with the API's rate limit of 100 a minute and 15 a second when this version of the Inbox offers it
 (``Inbox(rate_limit=(100, 15))``). After the storm the handler is closed, as at process exit, which sends
 the open summaries.
