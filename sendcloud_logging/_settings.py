@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Callable, Optional, Union
 
-from ._delivery.policy import DeliveryOptions
+from ._delivery.policy import DeliveryPolicy
 from ._payload import PayloadPolicy
 from ._payload.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_BODY_BYTES, MIN_PAYLOAD_BYTES
 from ._payload.redact import Redactor
@@ -264,7 +264,9 @@ class Settings:
     timeout: tuple[float, float]
     verify: Union[bool, str]
     allow_insecure_http: bool
-    delivery: DeliveryOptions
+    queue_size: int
+    summary_window: float
+    delivery: DeliveryPolicy = field(repr=False, compare=False)
     spool_path: Optional[str]
     spool_max_bytes: int
     spool_max_age: float
@@ -311,7 +313,10 @@ def resolve(options: Mapping[str, Any], environ: Optional[Mapping[str, str]] = N
         raise ConfigurationError(missing, f"missing: pass {missing}= or set {ENVIRONMENT[missing]}")
     for name in ("api_url", "token_url"):
         values[name] = check_api_url(values[name], values["allow_insecure_http"], key=name)
-    delivery = DeliveryOptions(**{f.name: values[f.name] for f in fields(DeliveryOptions) if f.name in values})
+    delivery = DeliveryPolicy(  # a spool keeps logs of refused credentials for a key fixed by the next deploy
+        **{f.name: values[f.name] for f in fields(DeliveryPolicy) if f.name in values},
+        hold_on_auth_failure=values["spool_path"] is not None,
+    )
     policy = PayloadPolicy(
         redactor=Redactor(
             keys=values["redact_keys"],

@@ -16,7 +16,6 @@ from typing import Any, Callable, Optional, Union
 from ._capture import capture_record, message
 from ._delivery.intake import Intake, Job
 from ._delivery.outbox import MemoryOutbox, Outbox
-from ._delivery.policy import DeliveryPolicy
 from ._delivery.sender import Sender
 from ._delivery.spool import SpoolOutbox
 from ._delivery.stages import Stages
@@ -139,12 +138,11 @@ class SendcloudHandler(logging.Handler):
             settings.integration_id, settings.base_url, settings.policy, settings.before_send
         )
         spool = settings.spool_path is not None
-        self._policy = DeliveryPolicy.from_options(settings.delivery, hold_on_auth_failure=spool)
         self._stats = Stats()
         self._drain: Optional[tuple[float, int]] = None  # when the last flush() began, and records queued then
         self._worker = BackgroundWorker(
             self._stages,
-            queue_size=settings.delivery.queue_size,
+            queue_size=settings.queue_size,
             stats=self._stats,
             start_now=spool,  # a spool may hold what an earlier process left: send it without waiting for a record
         )
@@ -251,13 +249,13 @@ class SendcloudHandler(logging.Handler):
         s = self._settings
         outbox: Outbox
         if s.spool_path is None:
-            outbox = MemoryOutbox(s.delivery.queue_size)
+            outbox = MemoryOutbox(s.queue_size)
         else:
             outbox = SpoolOutbox(s.spool_path, s.spool_max_bytes, s.spool_max_age)
         account_of = None if s.credentials is None else self._account_of
         return Stages(
-            Intake(self._pipeline, outbox, self._stats, window=s.delivery.summary_window),
-            Sender(self._new_client, outbox, self._stats, self._policy, account_of=account_of),
+            Intake(self._pipeline, outbox, self._stats, window=s.summary_window),
+            Sender(self._new_client, outbox, self._stats, s.delivery, account_of=account_of),
         )
 
     def _account_of(self, integration_id: Any) -> Hashable:

@@ -8,6 +8,7 @@ Inbox's HTTP, ``logs_url``, ``error_codes`` and ``exchange`` (raw bytes); the on
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -26,7 +27,9 @@ import requests
 from requests.structures import CaseInsensitiveDict
 
 from sendcloud_logging import SendcloudHandler
+from sendcloud_logging._delivery.policy import DeliveryPolicy
 from sendcloud_logging._payload import PayloadPolicy, payload_from_record
+from sendcloud_logging._settings import resolve
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.inbox.validation import make_format_checker
 from sendcloud_logging.shop import Shop
@@ -322,3 +325,9 @@ def logged(app_logger: AppLogger, inbox: Inbox, call: Callable[[logging.Logger],
     logs = inbox.logs()
     assert len(logs) == n, logs
     return logs
+
+
+def delivery_policy(**changes: Any) -> DeliveryPolicy:
+    """The delivery policy a handler with default options gets (read from the option table), with ``changes``."""
+    settings = resolve({"integration_id": INTEGRATION_ID, "public_key": PUBLIC_KEY, "secret_key": SECRET_KEY}, environ={})
+    return dataclasses.replace(settings.delivery, **changes)

@@ -10,11 +10,10 @@ from sendcloud_logging import errors
 from sendcloud_logging._delivery.policy import (
     RETRYABLE_STATUS,
     Action,
-    DeliveryOptions,
-    DeliveryPolicy,
     backoff,
     no_jitter,
 )
+from sendcloud_logging._settings import resolve
 from sendcloud_logging.errors import (
     APIError,
     AuthenticationError,
@@ -30,8 +29,10 @@ from sendcloud_logging.errors import (
     error_for_status,
 )
 
-POLICY = DeliveryPolicy(max_retries=3, backoff_base=0.5, max_backoff=30.0, auth_retry=60.0, rand=no_jitter)
-HOLDING = DeliveryPolicy(max_retries=3, auth_retry=60.0, hold_on_auth_failure=True, rand=no_jitter)
+from .conftest import delivery_policy
+
+POLICY = delivery_policy(max_retries=3, backoff_base=0.5, max_backoff=30.0, auth_retry=60.0, rand=no_jitter)
+HOLDING = delivery_policy(max_retries=3, auth_retry=60.0, hold_on_auth_failure=True, rand=no_jitter)
 
 
 class TimeoutLike(TransportError):
@@ -124,7 +125,7 @@ def test_a_probe_tells_an_outage_from_an_answer() -> None:
 
 def test_retryable_statuses_are_a_field() -> None:
     assert sorted(RETRYABLE_STATUS) == [408, 429, 500, 502, 503, 504]
-    strict = DeliveryPolicy(retryable_statuses=frozenset({409}), rand=no_jitter)
+    strict = delivery_policy(retryable_statuses=frozenset({409}), rand=no_jitter)
     assert strict.outcome_for(APIError(409), 0).action is Action.RETRY
     assert strict.outcome_for(APIError(408), 0).action is Action.DROP
 
@@ -140,25 +141,28 @@ def test_backoff_is_full_jitter_and_capped() -> None:
 
 def test_the_policy_backs_off_with_its_injected_jitter() -> None:
     draws = iter([0.25, 1.0])
-    policy = DeliveryPolicy(backoff_base=1.0, max_backoff=10.0, rand=lambda: next(draws))
+    policy = delivery_policy(backoff_base=1.0, max_backoff=10.0, rand=lambda: next(draws))
     assert policy.backoff(2) == 1.0  # 0.25 * 4
     assert policy.outcome_for(TransportError("x"), 3).delay == 8.0
 
 
 def test_the_pause_and_breaker_waits_are_at_least_a_second() -> None:
-    policy = DeliveryPolicy(backoff_base=0.01, max_backoff=0.02)
+    policy = delivery_policy(backoff_base=0.01, max_backoff=0.02)
     assert policy.pause_base == 1.0
     assert policy.pause_cap == 1.0
-    assert DeliveryPolicy(backoff_base=2.0, max_backoff=60.0).pause_cap == 60.0
+    assert delivery_policy(backoff_base=2.0, max_backoff=60.0).pause_cap == 60.0
 
 
 def test_a_handlers_options_make_its_policy() -> None:
-    options = DeliveryOptions(max_retries=9, max_backoff=3.0, rate_limit_per_minute=None, breaker_threshold=2)
-    policy = DeliveryPolicy.from_options(options, hold_on_auth_failure=True)
+    keys = {"integration_id": 1, "public_key": "p", "secret_key": "s"}
+    options = {**keys, "max_retries": "9", "max_backoff": 3, "rate_limit_per_minute": "off", "breaker_threshold": 2}
+    policy = resolve(options, environ={}).delivery
     assert (policy.max_retries, policy.max_backoff, policy.rate_limit_per_minute) == (9, 3.0, None)
     assert policy.breaker_threshold == 2
-    assert policy.hold_on_auth_failure
-    assert policy.auth_retry == options.auth_retry
+    assert not policy.hold_on_auth_failure  # in memory: refused credentials drop
+    assert resolve({**keys, "spool_path": "/tmp/x.sqlite"}, environ={}).delivery.hold_on_auth_failure
+    defaults = resolve(keys, environ={}).delivery
+    assert (defaults.max_retries, defaults.rate_limit_per_minute, defaults.rate_limit_burst) == (5, 100.0, 15)
 
 
 def test_only_the_policy_knows_error_classes() -> None:

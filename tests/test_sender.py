@@ -26,6 +26,7 @@ from sendcloud_logging._delivery.sender import STORE_RETRY, Sender
 from sendcloud_logging._delivery.spool import SpoolOutbox
 from sendcloud_logging._delivery.stats import Stats
 from sendcloud_logging.inbox.ratelimit import RateLimit
+from tests.conftest import delivery_policy
 from tests.fakes import FakeClock, FakeTransport, Reply, api_error, created
 
 API = "https://api.test/api/v3"
@@ -102,7 +103,7 @@ class Rig:
 def quiet(**changes: Any) -> DeliveryPolicy:
     """A policy without rate limit or jitter unless told otherwise."""
     options: dict[str, Any] = {"rate_limit_per_minute": None, "rand": no_jitter, **changes}
-    return DeliveryPolicy(**options)
+    return delivery_policy(**options)
 
 
 def rig(

@@ -155,7 +155,8 @@ def test_redact_defaults_from_text(word: Any, secret: bool) -> None:
 def test_defaults_come_from_the_table() -> None:
     settings = settings_of(**KEYS)
     assert (settings.api_url, settings.token_url, settings.timeout) == (DEFAULT_API_URL, DEFAULT_TOKEN_URL, DEFAULT_TIMEOUT)
-    assert settings.delivery.queue_size == DEFAULTS["queue_size"] == 1000
+    assert settings.queue_size == DEFAULTS["queue_size"] == 1000
+    assert settings.delivery.max_retries == DEFAULTS["max_retries"] == 5
     assert (settings.spool_max_bytes, settings.spool_max_age) == (50 * 1024 * 1024, 7 * 24 * 3600.0)
     assert settings.policy.max_body_bytes == DEFAULTS["max_body_bytes"]
     assert settings_of(**KEYS, api_url=None).api_url == DEFAULT_API_URL  # None is "not given"

@@ -45,22 +45,6 @@ def backoff(attempt: int, base: float, cap: float, rand: Rand = random.random) -
     return rand() * min(cap, base * (2.0 ** min(max(attempt, 0), 32)))
 
 
-@dataclass(frozen=True)
-class DeliveryOptions:
-    """How the worker queues, paces, retries and summarises; validated by ``_settings.resolve``."""
-
-    queue_size: int = 1000
-    max_retries: int = 5
-    backoff_base: float = 0.5
-    max_backoff: float = 30.0
-    rate_limit_per_minute: Optional[float] = 100.0
-    rate_limit_burst: int = 15
-    summary_window: float = 60.0
-    breaker_threshold: int = 5
-    breaker_cooldown: float = 1.0
-    auth_retry: float = 60.0
-
-
 class Action(Enum):
     """What the sender does with a log after an attempt."""
 
@@ -99,37 +83,25 @@ AUTH_HINT = "check the handler's keys, OAuth2 client or credentials callable"
 class DeliveryPolicy:
     """Retries, backoff, pacing and refusals: every rule the sender follows, as named fields.
 
+    The fields without a default are the handler's keywords: ``_settings.resolve`` builds the policy from the
+    option table, where their defaults live.
+
     ``hold_on_auth_failure``: refused credentials hold the logs until ``auth_retry`` has passed (a spool keeps
     them for a key fixed by the next deploy) instead of dropping them (``unauthorized``) for that long.
     ``rand``: the jitter source, injectable so tests know every wait.
     """
 
-    max_retries: int = 5
+    max_retries: int
+    max_backoff: float
+    breaker_threshold: int
+    breaker_cooldown: float
+    rate_limit_per_minute: Optional[float]
+    rate_limit_burst: int
     backoff_base: float = 0.5
-    max_backoff: float = 30.0
     retryable_statuses: frozenset[int] = RETRYABLE_STATUS
     auth_retry: float = 60.0
     hold_on_auth_failure: bool = False
-    breaker_threshold: int = 5
-    breaker_cooldown: float = 1.0
-    rate_limit_per_minute: Optional[float] = 100.0
-    rate_limit_burst: int = 15
     rand: Rand = field(default=random.random, repr=False, compare=False)
-
-    @classmethod
-    def from_options(cls, options: DeliveryOptions, *, hold_on_auth_failure: bool) -> DeliveryPolicy:
-        """The policy of a handler's options; ``hold_on_auth_failure`` when it has a spool."""
-        return cls(
-            max_retries=options.max_retries,
-            backoff_base=options.backoff_base,
-            max_backoff=options.max_backoff,
-            auth_retry=options.auth_retry,
-            hold_on_auth_failure=hold_on_auth_failure,
-            breaker_threshold=options.breaker_threshold,
-            breaker_cooldown=options.breaker_cooldown,
-            rate_limit_per_minute=options.rate_limit_per_minute,
-            rate_limit_burst=options.rate_limit_burst,
-        )
 
     @property
     def pause_base(self) -> float:
