@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Optional
 
+from .._capture.chain import exception_text
 from .._diagnostics import logger, report
 from .._types import Drop, Payload
 from ..errors import MissingBaseURLError
@@ -64,9 +65,6 @@ class BeforeSend:
 
 
 def _describe(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:  # noqa: BLE001  # an exception whose __str__ raises
-        text = ""
+    text = exception_text(exc) or ""
     name = type(exc).__name__
     return f"{name}: {text[:200]}" if text else name
