@@ -1,9 +1,10 @@
 """Shared fixtures and helpers: a clean logging tree and environment per test, real local servers.
 
 Helpers for test modules (import them from ``.conftest``): ``AppLogger``, ``make_record``, ``payload_with``,
-``make_response``, the hostile values ``Unprintable`` and ``Trap``, ``free_port``, ``LineReader``; for the
-Inbox's HTTP, ``logs_url``, ``error_codes`` and ``exchange`` (raw bytes); the one schema check of the suite,
-``schema_errors`` / ``assert_valid_body`` / ``assert_matches``; ``assert_no_keys`` for leaks of the suite's keys.
+``make_response``, the hostile values ``Unprintable`` and ``Trap``, ``free_port``, ``LineReader``, ``within`` (a
+call bounded as a hang guard); for the Inbox's HTTP, ``logs_url``, ``error_codes`` and ``exchange`` (raw bytes);
+the one schema check of the suite, ``schema_errors`` / ``assert_valid_body`` / ``assert_matches``;
+``assert_no_keys`` for leaks of the suite's keys.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, Callable, Optional, Union
+from typing import IO, Any, Callable, Optional, TypeVar, Union
 
 import jsonschema
 import pytest
@@ -170,6 +171,34 @@ class LineReader:
         while (line := self._lines.get_nowait()) is not None:
             self.seen.append(line)
         return "".join(self.seen)
+
+
+Result = TypeVar("Result")
+
+
+def within(seconds: float, call: Callable[[], Result]) -> Result:
+    """``call()``'s result, run on a daemon thread; fails the test if it has not returned after ``seconds``.
+
+    A hang guard, never a measurement: the test makes sure that only the behaviour under test can end the
+    call at all (it would otherwise wait an hour), and ``seconds`` only keeps a regression from hanging the suite.
+    """
+    done = threading.Event()
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as exc:  # raised again on the test's thread
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="bounded-call", daemon=True).start()
+    assert done.wait(seconds), f"still running after {seconds} s: {call}"
+    returned, value = outcome[0]
+    if not returned:
+        raise value
+    return value  # type: ignore[no-any-return]
 
 
 def free_port() -> int:

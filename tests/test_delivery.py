@@ -24,7 +24,7 @@ from sendcloud_logging import SendcloudHandler
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import CERT_PATH, Shop
 
-from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY
+from .conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, within
 
 AppLogger = Callable[..., "tuple[logging.Logger, SendcloudHandler]"]
 MORE = re.compile(r"\(\+(\d+) more like this between \d\d:\d\d:\d\d and \d\d:\d\d:\d\d\)$")
@@ -67,21 +67,27 @@ def test_an_error_storm_becomes_one_log_and_one_summary_per_signature(
             ("DELETE", "https://shop.example/api/webhooks/{}", 410, "Webhook {} gone"),
             ("GET", "https://shop.example/api/shipments/{}", 429, "Shipment {} throttled"),
         ]
-        start = time.monotonic()
-        for i in range(10_000):
-            method, url, code, template = signatures[i % 7]
-            log.error(
-                template.replace("{}", "%s"),
-                i,
-                extra={"full_url": url.format(i), "method": method, "response_code": code},
-            )
-        logged_in = time.monotonic() - start
+        inbox.latency = 3600.0  # the API holds every request until the storm is over
+
+        def storm() -> float:
+            start = time.monotonic()
+            for i in range(10_000):
+                method, url, code, template = signatures[i % 7]
+                log.error(
+                    template.replace("{}", "%s"),
+                    i,
+                    extra={"full_url": url.format(i), "method": method, "response_code": code},
+                )
+            return time.monotonic() - start
+
+        logged_in = within(60, storm)  # a hang guard: the calls take about 0.3 s
+        assert inbox.count() == 0  # 10,000 calls returned while the API had answered nothing: none waited on it
+        inbox.latency = 0.0
         handler.close()  # closes the windows: their summaries go out
         logs = inbox.logs()
         stats = handler.stats()
         by_signature = Counter((log["method"], log["response_code"]) for log in logs)
         print(f"\nstorm: 10000 records logged in {logged_in:.2f} s -> {len(logs)} POSTs, stats {stats}")
-        assert logged_in < 10
         assert inbox.status_counts.get(429, 0) == 0
         assert len(by_signature) == 7
         assert sum(represented(log) for log in logs) == 10_000
@@ -102,7 +108,7 @@ while True:
     log.error("record %d", i)
     print(i, time.time(), handler.stats()["spooled"], flush=True)  # spooled: records 0 .. spooled-1 are on disk
     i += 1
-    time.sleep(0.002)
+    time.sleep(0.002)  # the application's pace, not a wait for anything: the kill comes by count, not time
 """
 
 RESTART_SCRIPT = """
@@ -147,7 +153,9 @@ def test_sigkill_loses_nothing_older_than_a_second_with_a_spool(inbox: Inbox, tm
     print(f"\nSIGKILL: {len(logged)} logged, {spooled} spooled, {before_restart} delivered before the kill, "
           f"{len(received)} distinct after restart, {duplicates} duplicates, lost {len(lost)}")
     assert not lost  # every record the child had spooled survived the kill
-    assert not older  # and so did every record logged more than a second before it
+    # And so did every record logged more than a second before it (the README's promise): a record reaches
+    # the spool within milliseconds, even with both cores busy, so the second is a wide margin.
+    assert not older
     assert before_restart < spooled  # the restart really had to deliver the rest
 
 

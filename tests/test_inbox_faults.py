@@ -177,11 +177,13 @@ def test_drop_next_makes_requests_raise_connection_error(inbox: Inbox, session: 
 
 def test_chaos_fails_the_share_asked_for_with_each_kind(session: requests.Session) -> None:
     with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY) as inbox:
-        inbox.chaos(0.5, kinds={"503": 1, "reset": 1, "timeout": 1}, seed=3, stall=0.3)
+        # Every other answer comes within milliseconds, far inside the client's 1 s read timeout; a stalled one
+        # comes after 2 s, long after it. Stalls are rarer than the other kinds: each costs the client 1 s.
+        inbox.chaos(0.5, kinds={"503": 1, "reset": 1, "timeout": 0.2}, seed=3, stall=2.0)
         outcomes: list[str] = []
         for _ in range(60):
             try:
-                outcomes.append(str(post(session, inbox, timeout=0.1).status_code))
+                outcomes.append(str(session.post(logs_url(inbox, 1), json=BODY, timeout=(TIMEOUT, 1.0)).status_code))
             except requests.ConnectionError:
                 outcomes.append("reset")
             except requests.Timeout:
@@ -193,7 +195,7 @@ def test_chaos_fails_the_share_asked_for_with_each_kind(session: requests.Sessio
         assert outcomes.count("reset") == injected["reset"]
         assert outcomes.count("timeout") == injected["timeout"]
         # A stalled request is still handled, as by a slow server: the client retrying it makes a duplicate.
-        assert inbox.wait_for(outcomes.count("201") + injected["timeout"], timeout=5)
+        assert inbox.wait_for(outcomes.count("201") + injected["timeout"], timeout=TIMEOUT)
 
 
 def test_chaos_is_replayable_and_resettable() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
+import socket
 from typing import Any
 
 import pytest
@@ -22,6 +22,18 @@ pytestmark = pytest.mark.invalid_posts
 
 def statuses(raw: bytes) -> list[int]:
     return [int(code) for code in re.findall(rb"(?:^|\r\n)HTTP/[0-9.]+ ([0-9]{3})", raw)]
+
+
+def answer_while_sending(inbox: Inbox, data: bytes) -> bytes:
+    """Send ``data`` and keep our side open, as a client still sending its body would; read until the server
+    hangs up. A server waiting for the rest of the body never does: the socket timeout (a hang guard) fails the test.
+    """
+    with socket.create_connection((inbox.host, inbox.port), timeout=TIMEOUT) as sock:
+        sock.sendall(data)
+        chunks = []
+        while chunk := sock.recv(65_536):
+            chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def test_unknown_keys_are_400_extra_forbidden_with_pointers(inbox: Inbox, session: requests.Session) -> None:
@@ -98,10 +110,8 @@ def test_body_over_the_limit_is_413(session: requests.Session) -> None:
         assert error_codes(response) == ["request_too_large"]
         assert response.headers["Connection"] == "close"
         assert session.post(logs_url(inbox, 1), json={"base_url": "https://x.example"}, timeout=TIMEOUT).status_code == 201
-        start = time.monotonic()
-        raw = exchange(inbox, f"POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: x\r\nContent-Length: {10**15}\r\n\r\n{{".encode())
-        assert statuses(raw) == [413]
-        assert time.monotonic() - start < 2.0
+        raw = answer_while_sending(inbox, f"POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: x\r\nContent-Length: {10**15}\r\n\r\n{{".encode())
+        assert statuses(raw) == [413]  # answered, and hung up on, with the body still to come
         assert inbox.count() == 1
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 
 from sendcloud_logging._delivery.stages import Stages
 from sendcloud_logging._delivery.stats import Stats
 from sendcloud_logging._delivery.worker import BackgroundWorker
+from tests.conftest import within
 from tests.fakes import FakeClock
 
 BOUND = 10.0  # seconds any wait for a thread may take at most before the test fails
@@ -56,18 +57,24 @@ class Sender:
         self.wait = wait
         self.pending_entries = 0
         self.steps = 0
-        self.stepped = threading.Event()
+        self._stepped = threading.Condition()
         self.raises = 0
         self.deadline: Optional[float] = None
         self.finished: Optional[tuple[int, float, bool]] = None
 
     def step(self) -> Optional[float]:
-        self.steps += 1
-        self.stepped.set()
+        with self._stepped:
+            self.steps += 1
+            self._stepped.notify_all()
         if self.raises:
             self.raises -= 1
             raise RuntimeError("a bug in a step")
         return self.wait
+
+    def reached(self, steps: int) -> bool:
+        """Wait (at most ``BOUND``) until the worker called ``step()`` this many times."""
+        with self._stepped:
+            return self._stepped.wait_for(lambda: self.steps >= steps, BOUND)
 
     def pending(self) -> int:
         return self.pending_entries
@@ -83,12 +90,18 @@ class Sender:
 class Built:
     """The stage factory: every call (at construction, and in a forked child) makes fresh stages."""
 
-    def __init__(self, gate: Optional[threading.Event] = None, wait: Optional[float] = None) -> None:
-        self.gate, self.wait = gate, wait
+    def __init__(
+        self,
+        gate: Optional[threading.Event] = None,
+        wait: Optional[float] = None,
+        sender: Optional[Callable[[], Sender]] = None,
+    ) -> None:
+        self.gate = gate
+        self.new_sender = sender or (lambda: Sender(wait))
         self.stages: list[tuple[Intake, Sender]] = []
 
     def __call__(self) -> Stages:
-        intake, sender = Intake(self.gate), Sender(self.wait)
+        intake, sender = Intake(self.gate), self.new_sender()
         self.stages.append((intake, sender))
         return Stages(intake, sender)
 
@@ -154,15 +167,47 @@ def test_flush_waits_for_the_senders_pending_entries() -> None:
 
 
 def test_close_cuts_a_long_wait_short() -> None:
-    built = Built(wait=3600.0)
+    built = Built(wait=3600.0)  # every step asks for an hour's wait
     worker, _ = make(built)
     worker.submit("a")
-    assert built.sender.stepped.wait(BOUND)
-    start = time.monotonic()
-    assert worker.close(BOUND) == 0
-    assert time.monotonic() - start < BOUND / 2  # woken, not timed out
+    assert built.sender.reached(1)
+    # An hour's wait and an hour's close budget: only close() waking the sender can end it before the bound.
+    assert within(BOUND, lambda: worker.close(3600.0)) == 0
     assert built.sender.finished is not None
-    assert built.sender.finished[2] is True
+    assert built.sender.finished[2] is True  # the threads were gone: woken and ended, not left waiting
+
+
+class Ticking(Sender):
+    """Entries that never settle (the API is down): once closing, each step costs a second of ``clock``."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__()
+        self.clock = clock
+        self.pending_entries = 1
+        self.steps_closing = 0
+
+    def step(self) -> Optional[float]:
+        super().step()
+        if self.deadline is None:
+            return None  # until woken
+        self.steps_closing += 1
+        self.clock.advance(1.0)
+        return 0.0
+
+
+def test_close_keeps_to_its_timeout_on_the_workers_clock() -> None:
+    """What shutdown_timeout promises: the sender goes on until the deadline, and not a step past it."""
+    clock = FakeClock(100.0)
+    built = Built(sender=lambda: Ticking(clock))
+    worker, _ = make(built, clock=clock)
+    worker.submit("a")
+    assert built.sender.reached(1)
+    assert within(BOUND, lambda: worker.close(5.0)) == 0
+    sender = built.sender
+    assert isinstance(sender, Ticking)
+    assert sender.deadline == 105.0
+    assert (sender.steps_closing, clock()) == (5, 105.0)  # five seconds of the clock: five steps
+    assert sender.finished == (0, 5.0, True)
 
 
 def test_close_counts_what_never_reached_the_outbox() -> None:
@@ -195,11 +240,7 @@ def test_a_step_that_raises_does_not_kill_the_sender() -> None:
     worker, _ = make(built)
     built.sender.raises = 1
     worker.submit("a")
-    deadline = time.monotonic() + BOUND
-    while built.sender.steps < 2 and time.monotonic() < deadline:
-        built.sender.stepped.clear()
-        built.sender.stepped.wait(0.5)
-    assert built.sender.steps >= 2
+    assert built.sender.reached(2)  # the thread lived on and stepped again
     worker.close(BOUND)
 
 
