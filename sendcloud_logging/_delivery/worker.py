@@ -173,8 +173,10 @@ class BackgroundWorker:
 
     def _sender_loop(self) -> None:
         stage = self._stages.sender
-        while self._remaining() and not (self._intake_done.is_set() and not stage.pending()):
-            self._wake_sender.clear()
+        while True:
+            self._wake_sender.clear()  # before the look: a wake-up set after it is kept for the wait below
+            if not self._remaining() or (self._intake_done.is_set() and not stage.pending()):
+                return
             self._sending = True
             try:
                 wait = stage.step()
