@@ -64,7 +64,7 @@ class FakeTransport(requests.adapters.BaseAdapter):
         self.requests: list[requests.PreparedRequest] = []
         self._lock = threading.Lock()
 
-    def send(  # type: ignore[override]  # requests' signature, keyword defaults as HTTPAdapter's
+    def send(
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
