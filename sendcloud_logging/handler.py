@@ -139,7 +139,7 @@ class SendcloudHandler(logging.Handler):
         )
         spool = settings.spool_path is not None
         self._stats = Stats()
-        self._drain: Optional[tuple[float, int]] = None  # when the last flush() began, and records queued then
+        self._drain: Optional[tuple[float, int]] = None  # how long the last flush() waited, and records queued then
         self._worker = BackgroundWorker(
             self._stages,
             queue_size=settings.queue_size,
@@ -203,8 +203,10 @@ class SendcloudHandler(logging.Handler):
         """
         if timeout is not None:
             return self._worker.flush(float(timeout))
-        self._drain = (time.monotonic(), self._queued())
-        return self._worker.flush(self._settings.shutdown_timeout)
+        queued, began = self._queued(), time.monotonic()
+        done = self._worker.flush(self._settings.shutdown_timeout)
+        self._drain = (time.monotonic() - began, queued)
+        return done
 
     def close(self) -> None:
         """Deliver what is queued within ``shutdown_timeout``, then stop the worker.
@@ -216,7 +218,7 @@ class SendcloudHandler(logging.Handler):
         """
         spent = 0.0
         if self._drain is not None and self._drain[1] == self._queued():
-            spent = time.monotonic() - self._drain[0]
+            spent = self._drain[0]  # the flush's own wait, not the time since: an early flush() costs nothing
         try:
             self._worker.close(self._settings.shutdown_timeout, spent=spent)
         finally:

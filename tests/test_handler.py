@@ -350,6 +350,18 @@ def test_flush_then_close_cost_one_shutdown_timeout(
     assert "shutdown_timeout of 1 s passed" in capfd.readouterr().err
 
 
+def test_an_early_flush_leaves_close_its_budget(app_logger: AppLogger, inbox: Inbox) -> None:
+    """Only the wait of a flush() is taken off close()'s budget, never the time that passed since."""
+    log, handler = app_logger(shutdown_timeout=2.0)
+    for _ in range(2):
+        log.error("Sync failed")  # the second waits in an open storm summary, which only close() sends
+    assert handler.flush()  # returns once the first is sent: it waited a few milliseconds of its 2 s
+    time.sleep(2.1)  # the application runs on for longer than shutdown_timeout, logging nothing
+    handler.close()
+    assert handler.stats()["dropped"] == {}  # a close() left with no budget would drop the summary
+    assert [log["exception"] for log in inbox.logs()] == ["Sync failed"] * 2  # the first, and the summary of one
+
+
 def test_a_record_after_flush_gives_close_its_own_budget(app_logger: AppLogger, inbox: Inbox) -> None:
     log, handler = app_logger(shutdown_timeout=0.5, summary_window=0)
     inbox.refuse()
