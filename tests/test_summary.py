@@ -120,6 +120,11 @@ class Pipeline:
     def __init__(self, *, every_record: bool = False) -> None:
         self.prepares_every_record = every_record
         self.prepared: list[Optional[str]] = []
+        self.read_count = 0
+
+    def read(self, capture: Capture) -> Capture:
+        self.read_count += 1
+        return capture
 
     def prepare(self, capture: Capture) -> tuple[int, dict[str, Any]]:
         self.prepared.append(capture.text)
@@ -185,6 +190,7 @@ def test_caught_up_a_summary_carries_its_newest_repeat() -> None:
     for i in range(5):
         assert intake.take(Job(Capture(float(i), f"down {i}"), "down %s")) is (i < 2)  # new entries wake the sender
     assert len(pipeline.prepared) == 5
+    assert pipeline.read_count == 5  # one read per record, shared by its signature and its payload
     assert sent(outbox) == [("down 0", 1), ("down 4", 4)]
 
 

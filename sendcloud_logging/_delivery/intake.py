@@ -35,21 +35,26 @@ class Job:
 class Pipeline(Protocol):
     """What the intake needs from the handler: a payload and a storm signature for a captured record.
 
-    ``prepares_every_record``: True when each record must be prepared although it only adds to a count (a
-    ``before_send`` hook sees every record).
+    ``read`` turns a capture into what both steps read, once per record (the two would otherwise each
+    build it). ``prepares_every_record``: True when each record must be prepared although it only adds to a
+    count (a ``before_send`` hook sees every record).
     """
 
     prepares_every_record: bool
 
-    def prepare(self, capture: Any) -> tuple[Any, Payload]:
-        """``(integration_id, payload)`` of a capture.
+    def read(self, capture: Any) -> Any:
+        """What ``prepare`` and ``signature`` read of a capture."""
+        ...
+
+    def prepare(self, read: Any) -> tuple[Any, Payload]:
+        """``(integration_id, payload)`` of what ``read`` gave.
 
         Raises:
             Drop: the record cannot become a log (no base_url, no integration id, before_send said no).
         """
         ...
 
-    def signature(self, capture: Any, template: Any) -> Signature:
+    def signature(self, read: Any, template: Any) -> Signature:
         """What makes two records the same problem (cheap: no payload is built)."""
         ...
 
@@ -86,12 +91,13 @@ class Intake:
         """
         try:
             created = float(job.capture.created)
-            window = self._summariser.offer(self._pipeline.signature(job.capture, job.template))
+            read = self._pipeline.read(job.capture)
+            window = self._summariser.offer(self._pipeline.signature(read, job.template))
             cheap = behind and not self._pipeline.prepares_every_record
             if cheap and window is not None and window.ref is not None and self._outbox.fold(window.ref, created):
                 self._taken(summarised=True)
                 return False
-            integration_id, payload = self._pipeline.prepare(job.capture)
+            integration_id, payload = self._pipeline.prepare(read)
             return self._place(window, integration_id, payload, created)
         except Drop as drop:
             self._stats.drop(drop.reason, detail=drop.detail, reported=drop.reported)

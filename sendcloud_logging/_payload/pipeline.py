@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from .._capture import Capture
+from .._capture import Capture, Snapshot
 from .._types import Drop, Payload, Signature
 from .._validators import positive_int
 from ..errors import MissingBaseURLError
@@ -43,9 +43,12 @@ class RecordPipeline:
         #: The hook sees every record, even one that only adds to a storm summary's count.
         self.prepares_every_record = self._before_send is not None
 
-    def prepare(self, capture: Capture) -> tuple[int, Payload]:
+    def read(self, capture: Capture) -> Snapshot:
+        """The capture's snapshot, made once for both ``signature`` and ``prepare``."""
+        return capture.snapshot()
+
+    def prepare(self, snap: Snapshot) -> tuple[int, Payload]:
         """``(integration_id, payload)``; ``Drop`` when the record cannot become a log."""
-        snap = capture.snapshot()
         integration_id = snap.integration_id or self._integration_id
         if integration_id is None:
             raise Drop("no_integration_id", "log with extra={'integration_id': N} or give the handler one")
@@ -57,6 +60,6 @@ class RecordPipeline:
             raise Drop("no_base_url", str(exc)) from exc
         return positive_int("integration_id", integration_id), payload
 
-    def signature(self, capture: Capture, template: Any) -> Signature:
+    def signature(self, snap: Snapshot, template: Any) -> Signature:
         """What makes two records the same problem (``fields.signature``)."""
-        return signature(capture.snapshot(), self._integration_id, self._base_url, template)
+        return signature(snap, self._integration_id, self._base_url, template)
