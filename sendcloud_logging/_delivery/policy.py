@@ -158,6 +158,11 @@ class DeliveryPolicy:
             return None
         return Outcome(Action.DROP, reason="unauthorized", detail="the API refused the credentials; retrying later")
 
+    def while_unknown(self) -> Outcome:
+        """For a log of an integration the API answered 404 for: dropped without a request."""
+        return Outcome(Action.DROP, reason="unknown_integration", detail="the API answered 404 for it before",
+                       forget_integration=True)
+
     def is_outage(self, error: Optional[BaseException]) -> bool:
         """Whether a probe's error says the API is still unreachable (any answer but these means it is up)."""
         outcome = self.outcome_for(error, 0)

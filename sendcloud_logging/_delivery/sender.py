@@ -156,11 +156,10 @@ class Sender:
         return max(waits)
 
     def _deliver(self, entry: Entry) -> None:
-        if entry.integration_id in self._unknown_integrations:
-            self._call(self._outbox.done, entry)
-            self._stats.drop("unknown_integration", detail=f"integration {entry.integration_id}")
-            return
         account = self._account(entry.integration_id)
+        if entry.integration_id in self._unknown_integrations:
+            self._apply(entry, account, self._policy.while_unknown())
+            return
         refused = account.refused_for(self._clock())
         if refused > 0:
             outcome = self._policy.while_refused()
@@ -285,7 +284,7 @@ class Sender:
             return None
 
     def _count_expired(self) -> None:
-        n = self._outbox.expired()
+        n = self._call(self._outbox.expired)
         if n:
             self._stats.drop("expired", n)
 
