@@ -47,7 +47,7 @@ from ._validators import (
 from .auth import DEFAULT_TOKEN_URL, PAIRS, Credentials, auth_mode, missing_key
 from .errors import ConfigurationError
 
-__all__ = ["DEFAULTS", "ENVIRONMENT", "OPTIONS", "Option", "Settings", "environment", "positive_int", "resolve"]
+__all__ = ["DEFAULTS", "ENVIRONMENT", "OPTIONS", "Option", "Settings", "environment", "resolve"]
 
 Parser = Callable[[str, Any], Any]
 
@@ -150,9 +150,9 @@ _TABLE = (
         "rate_limit_per_minute",
         100,
         optional_rate,
-        "POSTs a minute at most (the API's limit); None (or off) turns pacing off.",
+        "POSTs in any 60 seconds at most (the API's limit); None (or off) turns pacing off.",
     ),
-    Option("rate_limit_burst", 15, positive_int, "POSTs that may go at once after a quiet spell (API: 15 a second)."),
+    Option("rate_limit_burst", 15, positive_int, "POSTs in any one second at most (API: 15)."),
     Option(
         "summary_window",
         60.0,

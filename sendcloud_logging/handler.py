@@ -65,8 +65,8 @@ class SendcloudHandler(logging.Handler):
         max_backoff: Upper bound in seconds of one wait between retries.
         verify: TLS verification: True or a CA bundle path (it cannot be turned off).
         allow_insecure_http: Permit a plain http api_url or token_url to a non-loopback host.
-        rate_limit_per_minute: POSTs a minute at most (the API's limit); None (or off) turns pacing off.
-        rate_limit_burst: POSTs that may go at once after a quiet spell (API: 15 a second).
+        rate_limit_per_minute: POSTs in any 60 seconds at most (the API's limit); None (or off) turns pacing off.
+        rate_limit_burst: POSTs in any one second at most (API: 15).
         summary_window: Seconds in which repeats of one problem become one summary log; 0 turns it off.
         breaker_threshold: Failures in a row that open the circuit (no POSTs, then one probe).
         breaker_cooldown: First wait in seconds of an open circuit; doubles per failed probe up to
