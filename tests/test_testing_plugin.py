@@ -175,3 +175,53 @@ def test_sendcloud_keep_keeps_the_inbox_of_a_failed_test_up_until_enter(tmp_path
     assert "1 failed, 1 passed" in out, out
     assert out.count("Press Enter") == 1, out  # only after the failing test
     assert "it stays up until you press Enter" in out, out
+
+
+SESSION_CONFTEST = '''
+from sendcloud_logging.testing import session_inbox
+
+session_inbox()  # before the application is imported: its import-time handler sends to this Inbox
+'''
+
+IMPORT_TIME_APP = '''
+import logging.config
+
+logging.config.dictConfig({
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"sendcloud": {"class": "sendcloud_logging.SendcloudHandler", "base_url": "https://shop.example"}},
+    "loggers": {"myapp": {"handlers": ["sendcloud"], "level": "ERROR", "propagate": False}},
+})
+log = logging.getLogger("myapp")
+'''
+
+SESSION_TESTS = '''
+import myapp
+
+
+def test_first(sendcloud):
+    myapp.log.error("the first test's failure")
+    assert [log["exception"] for log in sendcloud.sent_logs()] == ["the first test's failure"]
+
+
+def test_second_sees_only_its_own(sendcloud):
+    myapp.log.error("the second test's failure")
+    assert [log["exception"] for log in sendcloud.sent_logs()] == ["the second test's failure"]
+'''
+
+
+def test_session_inbox_serves_an_application_that_configures_logging_at_import(tmp_path: Path) -> None:
+    (tmp_path / "conftest.py").write_text(SESSION_CONFTEST, encoding="utf-8")
+    (tmp_path / "myapp.py").write_text(IMPORT_TIME_APP, encoding="utf-8")
+    (tmp_path / "test_app.py").write_text(SESSION_TESTS, encoding="utf-8")
+    (tmp_path / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDCLOUD_", "PYTEST_"))}
+    env["PYTHONPATH"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *SPARE_PLUGINS, str(tmp_path)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert "2 passed" in out, out
+    assert "sendcloud-logging:" not in out, out  # no drop reported at exit
