@@ -184,6 +184,9 @@ class SendcloudTesting:
         self.handler = handler
         self._since = since
 
+    def __repr__(self) -> str:
+        return f"<SendcloudTesting Inbox at {page_url(self.inbox)}>"
+
     @property
     def api_url(self) -> str:
         """The Inbox's API URL, for handlers or clients you build yourself."""
