@@ -10,8 +10,10 @@ DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test lint pytest bench clean
 
+# A venv's own pip may predate editable installs of a pyproject project (PEP 660, pip 21.3): only then upgrade.
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'pip>=21.3'
 
 $(DEMO_STAMP): setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[inbox]'
