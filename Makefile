@@ -2,17 +2,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps in one venv: the demo needs only the "inbox" extra, the tests need everything. The full install
+# also stamps the demo's, so `make demo` after `make test` installs nothing; `make test` after `make demo`
+# still installs the test and dev extras.
 STAMP := $(VENV)/.installed
+DEMO_STAMP := $(VENV)/.installed-demo
 
 .PHONY: demo test lint pytest bench clean
 
-$(STAMP): setup.cfg pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# A venv's own pip may predate editable installs of a pyproject project (PEP 660, pip 21.3): only then upgrade.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet 'pip>=21.3'
+
+$(DEMO_STAMP): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[inbox]'
+	touch $(DEMO_STAMP)
+
+$(STAMP): setup.cfg pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[inbox,test,dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(DEMO_STAMP)
 
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(BIN)/sendcloud-logging demo
 
 test: $(STAMP) lint pytest

@@ -19,30 +19,116 @@ Example::
     with Shop() as shop:
         requests.get(f"{shop.http_url}/api/orders/404", timeout=5).status_code   # 404
 
-The certificate and its key ship in ``_certs/``. The key is public and for this test server only.
+The certificate and its key are made when the first Shop starts (``cryptography``, from the ``inbox``
+extra) and live in a private temporary directory until the process exits: no key ships with the package.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import datetime
+import ipaddress
 import json
+import os
 import re
 import selectors
+import shutil
 import socket
 import ssl
 import sys
+import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any, Optional
+from typing import Any, NamedTuple, Optional
 
-__all__ = ["CERT_PATH", "KEY_PATH", "TLS_FAILED", "Shop"]
+__all__ = ["CERT_PATH", "KEY_PATH", "TLS_FAILED", "Shop"]  # noqa: F822 - CERT_PATH and KEY_PATH: __getattr__
 
-_CERTS = Path(__file__).resolve().parent / "_certs"
-#: The Shop's self-signed certificate (CN/SAN 127.0.0.1 and localhost): ``verify=CERT_PATH`` trusts it.
-CERT_PATH = str(_CERTS / "shop_cert.pem")
-#: Its private key: PUBLIC and TEST-ONLY, published with the package; it protects nothing.
-KEY_PATH = str(_CERTS / "shop_key.pem")
+_HINT = "the local Shop makes its certificate with `cryptography`: pip install 'sendcloud-logging[inbox]'"
+
+
+class CertFiles(NamedTuple):
+    """Paths of a PEM certificate and of its unencrypted PEM private key."""
+
+    cert_path: str
+    key_path: str
+
+
+_lock = threading.Lock()
+_made: dict[int, CertFiles] = {}  # by the pid that made them: a forked child makes its own, never deletes ours
+
+
+def shop_certificate() -> CertFiles:
+    """This process's certificate and key files for the local Shop, made on first use.
+
+    Raises:
+        ImportError: ``cryptography`` is not installed (the message names the extra).
+    """
+    pid = os.getpid()
+    with _lock:
+        files = _made.get(pid)
+        if files is None or not os.path.exists(files.cert_path):
+            files = _made[pid] = _write(*_generate())
+        return files
+
+
+def _generate() -> tuple[bytes, bytes]:
+    """A fresh self-signed certificate (CA:TRUE, so ``verify=cert_path`` trusts it) and its key, as PEM."""
+    try:
+        from cryptography import x509  # noqa: PLC0415 - a development dependency, only when a Shop starts
+        from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+        from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID  # noqa: PLC0415
+    except ImportError as exc:
+        raise ImportError(_HINT) from exc
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    public = key.public_key()
+    usage = x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
+        key_agreement=False, key_cert_sign=True, crl_sign=False, encipher_only=False, decipher_only=False,
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(public)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+            critical=False,
+        )
+        .add_extension(usage, critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def _write(cert_pem: bytes, key_pem: bytes) -> CertFiles:
+    directory = tempfile.mkdtemp(prefix="sendcloud-logging-shop-")  # mode 0700
+    files = CertFiles(os.path.join(directory, "shop_cert.pem"), os.path.join(directory, "shop_key.pem"))
+    for path, data in ((files.cert_path, cert_pem), (files.key_path, key_pem)):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    atexit.register(_remove, directory, os.getpid())
+    return files
+
+
+def _remove(directory: str, owner: int) -> None:
+    if os.getpid() == owner:  # a forked child inherits this hook: the files stay its parent's
+        shutil.rmtree(directory, ignore_errors=True)
+
 
 #: The ``Shop.seen`` entry of a TLS handshake the client refused or aborted.
 TLS_FAILED = "TLS handshake failed"
@@ -241,7 +327,7 @@ class Shop:
             return self
         self.stopping.clear()
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(CERT_PATH, KEY_PATH)
+        context.load_cert_chain(*shop_certificate())
         try:
             self._http = _Server(self)
             self._https = _TLSServer(self, context)
@@ -305,6 +391,17 @@ class Shop:
         if thing is None:
             raise RuntimeError("the Shop is not running: call start() or use it as a context manager")
         return thing
+
+
+def __getattr__(name: str) -> str:
+    """``CERT_PATH``: the Shops' self-signed certificate (CN/SAN 127.0.0.1 and localhost), so
+    ``verify=CERT_PATH`` trusts them; ``KEY_PATH``: its private key, made in this process, for tests only.
+    Both are made on first use and are the same for every Shop of the process."""
+    if name == "CERT_PATH":
+        return shop_certificate().cert_path
+    if name == "KEY_PATH":
+        return shop_certificate().key_path
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _closed_port(host: str) -> socket.socket:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import stat
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 import requests
@@ -148,3 +153,35 @@ def test_urls_need_a_running_shop() -> None:
     with shop:  # a stopped Shop starts again, on fresh ports
         assert shop.http_url.startswith("http://127.0.0.1:")
     assert first.startswith("http://127.0.0.1:")
+
+
+def test_no_private_key_ships_with_the_package() -> None:
+    """Secret scanners must not flag every consumer's tree: the Shop's key is made at run time."""
+    import sendcloud_logging
+
+    package = Path(sendcloud_logging.__file__).resolve().parent
+    shipped = [p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert not [p for p in shipped if p.suffix in {".pem", ".key", ".crt"}]
+    assert not [p for p in shipped if b"PRIVATE KEY-----" in p.read_bytes()]
+
+
+def test_the_certificate_is_made_once_per_process_and_kept_private(shop: Shop) -> None:
+    from sendcloud_logging import shop as shop_module
+    from sendcloud_logging.shop import shop_certificate
+
+    files = shop_certificate()
+    assert files == (shop_module.CERT_PATH, shop_module.KEY_PATH)
+    assert stat.S_IMODE(os.stat(files.key_path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(os.path.dirname(files.key_path)).st_mode) == 0o700
+    with Shop() as second:  # a second Shop serves the same certificate: one CERT_PATH trusts both
+        assert requests.get(f"{second.https_url}/ok", timeout=5, verify=CERT_PATH).status_code == 200
+    assert requests.get(f"{shop.https_url}/ok", timeout=5, verify=files.cert_path).status_code == 200
+
+
+def test_the_certificate_files_go_when_the_process_ends(tmp_path: Path) -> None:
+    code = "from sendcloud_logging.shop import CERT_PATH, Shop\nwith Shop():\n    print(CERT_PATH)\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    made = Path(result.stdout.strip())
+    assert made.name == "shop_cert.pem"
+    assert not made.parent.exists()

@@ -5,10 +5,7 @@ Run with ``pytest`` once ``sendcloud-logging[inbox]`` is installed: the fixtures
 
 import logging
 
-import pytest
 import requests
-
-from sendcloud_logging.shop import Shop
 
 log = logging.getLogger("myshop.sync")
 
@@ -21,22 +18,15 @@ def fetch_order(shop_url: str, order_id: int) -> None:
         log.exception("Could not fetch order %s", order_id)
 
 
-@pytest.fixture
-def shop():
-    """A local shop whose API fails on purpose (HTML 404, 401, TLS errors...)."""
-    with Shop() as running:
-        yield running
-
-
-def test_a_missing_order_is_logged(sendcloud, shop):
-    fetch_order(shop.http_url, 404)
+def test_a_missing_order_is_logged(sendcloud, sendcloud_shop):
+    fetch_order(sendcloud_shop.http_url, 404)
     (sent,) = sendcloud.sent_logs()
     assert sent["exception_type"] == "requests.exceptions.HTTPError"
     assert sent["response_code"] == 404
-    assert sent["full_url"] == f"{shop.http_url}/api/orders/404"
+    assert sent["full_url"] == f"{sendcloud_shop.http_url}/api/orders/404"
     assert sent["exception"].startswith("Could not fetch order 404")
 
 
-def test_a_found_order_logs_nothing(sendcloud, shop):
-    requests.get(f"{shop.http_url}/ok", timeout=5).raise_for_status()
+def test_a_found_order_logs_nothing(sendcloud, sendcloud_shop):
+    requests.get(f"{sendcloud_shop.http_url}/ok", timeout=5).raise_for_status()
     assert sendcloud.sent_logs() == []
