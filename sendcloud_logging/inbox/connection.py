@@ -119,9 +119,7 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
             self.rfile = rfile
         if not parsed:
             return False
-        problem = header_problem(recorder.lines[:-1] if len(recorder.lines) > 1 else recorder.lines)
-        if problem is None and (self.headers.defects or self.headers.get_payload()):
-            problem = "Malformed header section"  # pragma: no cover - header_problem sees these lines first
+        problem = header_problem(recorder.lines)
         if problem is not None:
             self.send_error(400, problem)
             return False
