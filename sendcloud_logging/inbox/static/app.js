@@ -6,7 +6,7 @@
   const PAGE_SIZE = 50;
   const $ = (id) => document.getElementById(id);
   const state = {
-    token: null, version: -1, cursors: [null], page: 0, shown: [], seen: 0, logs: [], detail: null, timer: 0,
+    token: null, version: -1, loadedOnce: false, cursors: [null], page: 0, shown: [], seen: 0, logs: [], detail: null, timer: 0,
     options: { integration: [], exception_type: [], response_code: [] },
   };
 
@@ -148,11 +148,15 @@
   async function loadPage() {
     const data = await getJSON(`${API}/logs?${query(state.cursors[state.page])}`);
     const known = new Set(state.logs.map((log) => log.id));
-    const mark = state.page === 0 && state.seen > 0;
+    const mark = state.page === 0 && state.loadedOnce;
     const rows = $("rows");
     rows.replaceChildren(...data.logs.map((log) => renderRow(log, mark && !known.has(log.id) && log.id > state.seen)));
     state.logs = data.logs;
-    if (state.page === 0) state.seen = Math.max(state.seen, ...data.logs.map((log) => log.id), 0);
+    state.version = Math.max(state.version, data.version);
+    if (state.page === 0) {
+      state.seen = Math.max(state.seen, ...data.logs.map((log) => log.id), 0);
+      state.loadedOnce = true;
+    }
     state.cursors.length = state.page + 1;
     if (data.next) state.cursors.push(data.next);
     $("older").disabled = !data.next;
@@ -197,20 +201,28 @@
   }
 
   // JSON indented and collapsible: <details> per object and array, open for the first levels.
-  function tree(value, depth) {
+  function tree(value, depth, label) {
     depth = depth || 0;
     if (value === null || typeof value !== "object") return leaf(value);
-    const entries = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.keys(value).map((k) => [k, value[k]]);
+    const array = Array.isArray(value);
+    const entries = array ? value.map((v, i) => [i, v]) : Object.keys(value).map((k) => [k, value[k]]);
     const details = el("details", depth === 0 ? "tree" : null);
-    details.open = depth < 3 && entries.length <= 200;
-    const open = Array.isArray(value) ? "[" : "{";
-    const close = Array.isArray(value) ? "]" : "}";
-    details.appendChild(el("summary", null, `${open} ${entries.length} ${Array.isArray(value) ? "items" : "keys"} ${close}`));
+    details.open = depth < 4 && entries.length <= 200;
+    const summary = el("summary");
+    if (label) summary.appendChild(el("span", "k", label));
+    const noun = array ? (entries.length === 1 ? "item" : "items") : (entries.length === 1 ? "key" : "keys");
+    summary.appendChild(document.createTextNode(`${array ? "[" : "{"} ${entries.length} ${noun} ${array ? "]" : "}"}`));
+    details.appendChild(summary);
     const list = el("ul");
     for (const [key, item] of entries) {
       const li = el("li");
-      li.appendChild(el("span", "k", Array.isArray(value) ? `${key}: ` : `${JSON.stringify(String(key))}: `));
-      li.appendChild(tree(item, depth + 1));
+      const name = array ? `${key}: ` : `${JSON.stringify(String(key))}: `;
+      if (item !== null && typeof item === "object") {
+        li.appendChild(tree(item, depth + 1, name));
+      } else {
+        li.appendChild(el("span", "k", name));
+        li.appendChild(leaf(item));
+      }
       list.appendChild(li);
     }
     details.appendChild(list);
@@ -302,6 +314,7 @@
     return card;
   }
 
+  const SUMMARY = /\(\+([0-9]{1,12}) more like this between ([0-9:]{8}) and ([0-9:]{8})\)\s*$/;
   const ORDER = ["id", "integration_id", "created_at", "base_url", "full_url", "method", "response_code",
     "exception_type", "exception", "protected", "additional_data"];
 
@@ -311,6 +324,11 @@
     const code = log.response_code === null || log.response_code === undefined ? "" : ` ${log.response_code}`;
     head.appendChild(el("p", "headline", `${log.exception_type || "No exception type"}${code}`));
     head.appendChild(el("p", "mono", `${log.method || ""} ${log.full_url || log.base_url || ""}`.trim()));
+    const storm = SUMMARY.exec(typeof log.exception === "string" ? log.exception : "");
+    if (storm) {
+      head.appendChild(el("p", "storm", `Storm summary: this log stands for ${Number(storm[1]) + 1} alike, ` +
+        `seen between ${storm[2]} and ${storm[3]}`));
+    }
     const fields = el("dl", "fields");
     const keys = ORDER.filter((k) => k in log).concat(Object.keys(log).filter((k) => !ORDER.includes(k) && k !== "request" && k !== "response"));
     for (const key of keys) {
@@ -402,7 +420,7 @@
     source.addEventListener("error", () => { live.textContent = "reconnecting\u2026"; live.className = "live off"; });
     source.addEventListener("change", (event) => {
       const version = Number(event.data);
-      if (version === state.version) return;
+      if (version <= state.version) return;
       state.version = version;
       refresh().catch(failed);
     });
