@@ -308,6 +308,8 @@ def test_hostile_values_run_no_script(inbox: Inbox, driver: webdriver.Chrome) ->
         post(inbox, 1 + n, base_url=evil, exception=f"{evil}\n{evil}", request={"headers": evil, "payload": evil},
              response={"headers": {}, "body": '{"' + evil.replace('"', "'") + '": "' + evil.replace('"', "'") + '"}'})
     open_page(driver, inbox, rows=2 * len(XSS))
+    time.sleep(0.1)  # an onerror or onload of the list would have fired by now
+    assert driver.execute_script("return window.__pwned") is None
     for select in ("f-integration", "f-exception-type"):
         assert len(Select(driver.find_element(By.ID, select)).options) > 1
     ids = driver.execute_script("return [...document.querySelectorAll('#rows tr')].map(tr => tr.dataset.id)")
@@ -317,7 +319,7 @@ def test_hostile_values_run_no_script(inbox: Inbox, driver: webdriver.Chrome) ->
         wait(driver, lambda d, log_id=log_id: shown_id(d) == log_id)
         assert driver.find_elements(By.CSS_SELECTOR, "#detail pre, #detail .tree")
     back_to_list(driver)
-    time.sleep(0.2)  # an onerror or onload would have fired by now
+    time.sleep(0.1)  # and of a detail view
     assert driver.execute_script("return window.__pwned") is None
     assert driver.execute_script("return window.frames.length") == 0
     assert driver.find_elements(By.CSS_SELECTOR, "main img, main svg, main iframe, main script, main style, main a[href^='javascript']") == []
