@@ -57,12 +57,12 @@ def is_file(db: str) -> bool:
 
 def _create_private(path: str) -> None:
     """Create the database file mode 0600 before SQLite opens it (SQLite gives its side files the same mode)."""
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        with contextlib.suppress(OSError):  # a file of another user's, or a file system without modes
-            os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    except OSError:
+        return  # a missing folder, no permission: SQLite reports it in its own words
+    with contextlib.suppress(OSError):  # an existing file of another user's, or a file system without modes
+        os.chmod(path, 0o600)
 
 
 def _make_private(path: str) -> None:
