@@ -192,6 +192,19 @@ def test_a_log_from_the_handler_appears_without_a_reload(inbox: Inbox, driver: w
     assert rows(driver)[0][6] == "a second one"  # newest first
 
 
+def test_a_burst_of_logs_ends_in_the_newest_page(inbox: Inbox, driver: webdriver.Chrome) -> None:
+    open_page(driver, inbox)
+    with requests.Session() as session:
+        session.auth = AUTH
+        for n in range(120):  # faster than the page refreshes: changes are taken in together
+            body = {"base_url": "https://shop.example", "exception": f"burst {n}"}
+            assert session.post(logs_url(inbox, 1), json=body, timeout=TIMEOUT).status_code == 201
+    wait(driver, lambda d: "Logs 1\u201350 of 120" in d.find_element(By.ID, "summary").text)
+    wait(driver, lambda d: rows(d)[0][6] == "burst 119")
+    loads = int(driver.execute_script("return document.body.dataset.loaded"))
+    assert loads < 120  # coalesced, not one refresh per log
+
+
 def test_the_filters(inbox: Inbox, driver: webdriver.Chrome) -> None:
     post(inbox, 1, exception="timeout at orders", exception_type="requests.exceptions.ConnectTimeout", response_code=None)
     post(inbox, 2, exception="not found", full_url="https://shop.example/api/products/7")

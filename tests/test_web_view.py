@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -253,3 +254,27 @@ def test_page_routes_answer_only_get_and_head(inbox: Inbox) -> None:
         response = requests.request(method, inbox.web_url, json={}, timeout=TIMEOUT)
         assert response.status_code == 405 and "GET" in response.headers["Allow"]
     assert requests.post(f"{inbox.web_url}_inbox/api/logs", json={}, timeout=TIMEOUT).status_code == 405
+
+
+def test_a_quiet_event_stream_sends_heartbeats_and_ends_when_the_inbox_stops() -> None:
+    from sendcloud_logging.inbox.store import LogStore
+    from sendcloud_logging.inbox.web import stream_events
+
+    store = LogStore()
+    closing = threading.Event()
+    written: list[bytes] = []
+    heartbeat = threading.Event()
+
+    def write(data: bytes) -> None:
+        written.append(data)
+        if data.startswith(b":"):
+            heartbeat.set()
+
+    thread = threading.Thread(target=stream_events, args=(store, closing, write), kwargs={"heartbeat": 0.02, "tick": 0.01})
+    thread.start()
+    assert heartbeat.wait(TIMEOUT)
+    closing.set()
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
+    assert written[0] == b"retry: 1000\nevent: change\ndata: 0\n\n" and b": still here\n\n" in written
+    store.close()

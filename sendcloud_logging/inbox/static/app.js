@@ -6,7 +6,7 @@
   const PAGE_SIZE = 50;
   const $ = (id) => document.getElementById(id);
   const state = {
-    token: null, version: -1, loadedOnce: false, cursors: [null], page: 0, shown: [], seen: 0, logs: [], detail: null, timer: 0,
+    token: null, version: -1, loadedOnce: false, refreshing: false, again: false, cursors: [null], page: 0, shown: [], seen: 0, logs: [], detail: null, timer: 0,
     options: { integration: [], exception_type: [], response_code: [] },
   };
 
@@ -178,10 +178,23 @@
     loadPage().catch(failed);
   }
 
+  // One refresh at a time: changes that arrive meanwhile (a storm) are taken in by one more refresh after it.
   async function refresh() {
-    await loadFacets();
-    if (state.page === 0 && !state.detail) await loadPage();
-    else $("newest").hidden = false;
+    if (state.refreshing) {
+      state.again = true;
+      return;
+    }
+    state.refreshing = true;
+    try {
+      do {
+        state.again = false;
+        await loadFacets();
+        if (state.page === 0 && !state.detail) await loadPage();
+        else $("newest").hidden = false;
+      } while (state.again);
+    } finally {
+      state.refreshing = false;
+    }
   }
 
   // ---- detail ----
