@@ -278,3 +278,11 @@ def test_a_quiet_event_stream_sends_heartbeats_and_ends_when_the_inbox_stops() -
     assert not thread.is_alive()
     assert written[0] == b"retry: 1000\nevent: change\ndata: 0\n\n" and b": still here\n\n" in written
     store.close()
+
+
+def test_the_page_is_not_counted_in_the_apis_rate_limit() -> None:
+    with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY, get_rate_limit=1) as inbox:
+        for _ in range(3):
+            assert web(inbox, "/_inbox/api/logs").status_code == 200
+        auth = (PUBLIC_KEY, SECRET_KEY)
+        assert [requests.get(logs_url(inbox), auth=auth, timeout=TIMEOUT).status_code for _ in range(2)] == [200, 429]

@@ -19,14 +19,14 @@ import sys
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from .exchange import Arrival, await_turn, choose_answer, record_post, split_target
 from .guard import header_problem, is_json
 from .responses import Answer, code_for, error_answer
 from .routes import Request, Route
 from .server import InboxHTTPServer
-from .web import SECURITY_HEADERS, EventStream
+from .web import SECURITY_HEADERS, EventStream, WebPage
 
 _MAX_REQUEST_LINE = 65_536
 _LINGER_SECONDS = 1.0
@@ -136,7 +136,8 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
         self._linger()  # the rest of a bad request may still be arriving
 
     def _serve(self) -> None:
-        """Handle one parsed request: body, latency, faults, then the answer; POSTs are recorded first."""
+        """Handle one parsed request: Host and Origin, then a page route, or the API's: body, latency, faults,
+        then the answer; POSTs are recorded first."""
         server = self.server
         arrived = server.clock()
         if server.closing.is_set():
@@ -151,9 +152,9 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
             record_post(server.traffic, server.api, arrival, refusal.status)
             self._refuse(refusal)
             return
-        page = target is not None and not proxied and route is None and server.web is not None
-        if page and server.web is not None and target is not None and server.web.owns(target.path):
-            self._serve_page(target.path, target.query)
+        web = server.web
+        if web is not None and target is not None and not proxied and route is None and web.owns(target.path):
+            self._serve_page(web, target.path, target.query)
             return
         body, framing = self._read_body()
         if framing is None and self.command == "POST" and route is not None and not route.token:
@@ -197,18 +198,25 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
         )
         self._answer(dataclasses.replace(answer, close=True))
 
-    def _serve_page(self, path: str, query: str) -> None:
+    def _serve_page(self, web: WebPage, path: str, query: str) -> None:
         """A page route: no latency, fault or rate limit (those are for the API's clients)."""
         body, framing = self._read_body()
-        web = self.server.web
-        assert web is not None  # noqa: S101 - _serve checked
-        answer = framing or web.handle(self.command, path, query, self.headers, body=body, origin=self._origin())
+        answer: Union[Answer, EventStream]
+        if framing is not None:
+            answer = framing
+        else:
+            try:
+                answer = web.handle(self.command, path, query, self.headers, body=body, origin=self._origin())
+            except Exception:  # noqa: BLE001 - last resort, as for the API: the connection thread goes on
+                sys.stderr.write("sendcloud_logging.inbox: internal error in the web page (a bug in the Inbox):\n")
+                traceback.print_exc(file=sys.stderr)
+                answer = error_answer(500, "Internal error in the Inbox (a bug): see its stderr")
         if isinstance(answer, EventStream):
-            self._stream(answer)
+            self._stream(web, answer)
         else:
             self._answer(answer)
 
-    def _stream(self, stream: EventStream) -> None:
+    def _stream(self, web: WebPage, stream: EventStream) -> None:
         """Send the event stream's head, then its events until the Inbox stops or the browser goes."""
         self.server.traffic.answered(200)
         self.close_connection = True  # the stream has no length: it ends with the connection
@@ -225,8 +233,6 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
             self.wfile.flush()
 
-        web = self.server.web
-        assert web is not None  # noqa: S101 - only a page route streams
         web.stream(self.server.closing, write)
 
     def _origin(self) -> str:
