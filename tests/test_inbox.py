@@ -78,7 +78,7 @@ def test_trailing_slash_is_accepted(inbox: Inbox, session: requests.Session) -> 
 @pytest.mark.invalid_posts
 def test_posts_records_every_post(inbox: Inbox, session: requests.Session) -> None:
     session.post(logs_url(inbox, 3), json={"base_url": "https://shop.example"}, timeout=TIMEOUT)
-    session.post(logs_url(inbox, 3), data=b"not json", timeout=TIMEOUT)
+    session.post(logs_url(inbox, 3), data=b"not json", headers={"Content-Type": "application/json"}, timeout=TIMEOUT)
     session.get(logs_url(inbox, 3), timeout=TIMEOUT)
     posts = inbox.posts
     assert [(p["status"], p["integration_id"], p["body"]) for p in posts] == [
@@ -160,7 +160,7 @@ def test_unknown_integration_is_404(session: requests.Session, integration: str)
 
 
 @pytest.mark.invalid_posts
-@pytest.mark.parametrize("path", ["/api/v3/nope", "/api/v3/integrations", "/api/v2/integrations/1/logs", "/", "/api/v3/integrations/1/logs/x"])
+@pytest.mark.parametrize("path", ["/api/v3/nope", "/api/v3/integrations", "/api/v2/integrations/1/logs", "/favicon.png", "/api/v3/integrations/1/logs/x"])
 def test_unknown_route_is_404(inbox: Inbox, session: requests.Session, path: str) -> None:
     url = f"http://{inbox.host}:{inbox.port}{path}"
     for method in ("GET", "POST", "DELETE"):

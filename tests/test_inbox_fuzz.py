@@ -59,6 +59,10 @@ def answers(raw: bytes) -> list[tuple[int, Any]]:
         body = raw[match.end(): match.end() + int(length.group(1))] if length else b""
         if body.startswith(b"HTTP/"):  # an answer to HEAD: headers only, the next answer follows
             body = b""
+        kind = re.search(rb"(?i)content-type: *([^\r\n;]+)", head)
+        if kind is not None and kind.group(1).strip().lower() != b"application/json":  # the web page at "/"
+            assert status == 200 and kind.group(1).startswith(b"text/"), head
+            body = b""
         out.append((status, json.loads(body) if body else None))
     return out
 
@@ -169,35 +173,38 @@ def test_fuzz_raw_requests(inbox: Inbox) -> None:
 
 
 def test_fuzz_log_bodies(inbox: Inbox) -> None:
-    counts = {201: 0, 400: 0}
+    counts = {201: 0, 400: 0, 415: 0}
     with requests.Session() as session:
         session.headers["Authorization"] = AUTH
 
         @FUZZ
-        @given(BODIES, st.sampled_from(["application/json", "text/plain", "", "application/json; charset=latin-1"]))
+        @given(BODIES, st.sampled_from(["application/json", "text/plain", "", "application/json; charset=latin-1",
+                                        "Application/JSON", "application/jsonx", "text/json"]))
         def check(body: bytes, content_type: str) -> None:
             answer = session.post(
                 f"{inbox.api_url}/integrations/7/logs", data=body, headers={"Content-Type": content_type}, timeout=TIMEOUT
             )
-            assert answer.status_code in (201, 400), answer.text[:300]
+            json_sent = content_type.split(";", maxsplit=1)[0].lower() == "application/json"
+            assert answer.status_code in ((201, 400) if json_sent else (415,)), answer.text[:300]
             assert answer.headers["Content-Type"] == "application/json"
             counts[answer.status_code] += 1
-            if answer.status_code == 400:
-                assert_error_body(400, answer.json())
+            if answer.status_code in (400, 415):
+                assert_error_body(answer.status_code, answer.json())
                 assert_matches("errors", answer.json())
             else:
                 assert_matches("createResponse", answer.json())  # the stored log, in the API's shape
                 assert answer.json()["data"]["id"] >= 1
 
         check()
-    assert counts[201] and counts[400]  # both kinds were generated
-    print(f"body fuzz: {counts[201] + counts[400]} POSTs, {counts}")
+    assert counts[201] and counts[400] and counts[415]  # every kind was generated
+    print(f"body fuzz: {sum(counts.values())} POSTs, {counts}")
     assert len(inbox.logs(7)) == counts[201]  # what was accepted is stored, and readable back as JSON
 
 
 def post(inbox: Inbox, body: bytes, **headers: str) -> requests.Response:
     return requests.post(
-        f"{inbox.api_url}/integrations/1/logs", data=body, headers={"Authorization": AUTH, **headers}, timeout=TIMEOUT
+        f"{inbox.api_url}/integrations/1/logs", data=body,
+        headers={"Authorization": AUTH, "Content-Type": "application/json", **headers}, timeout=TIMEOUT
     )
 
 

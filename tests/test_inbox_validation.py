@@ -110,7 +110,7 @@ def test_body_over_the_limit_is_413(session: requests.Session) -> None:
         assert error_codes(response) == ["request_too_large"]
         assert response.headers["Connection"] == "close"
         assert session.post(logs_url(inbox, 1), json={"base_url": "https://x.example"}, timeout=TIMEOUT).status_code == 201
-        raw = answer_while_sending(inbox, f"POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: x\r\nContent-Length: {10**15}\r\n\r\n{{".encode())
+        raw = answer_while_sending(inbox, f"POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: localhost\r\nContent-Length: {10**15}\r\n\r\n{{".encode())
         assert statuses(raw) == [413]  # answered, and hung up on, with the body still to come
         assert inbox.count() == 1
 
@@ -118,12 +118,12 @@ def test_body_over_the_limit_is_413(session: requests.Session) -> None:
 @pytest.mark.parametrize(
     "head,status",
     [
-        ("POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: x\r\n", 411),
-        ("POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n", 400),
-        ("POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n", 400),
-        ("POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n", 411),
-        ("BREW /api/v3/integrations/1/logs HTTP/1.1\r\nHost: x\r\n", 405),
-        ("GET /api/v3/integrations/logs HTTP/2.0\r\nHost: x\r\n", 400),
+        ("POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: localhost\r\n", 411),
+        ("POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: localhost\r\nContent-Length: ten\r\n", 400),
+        ("POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nContent-Length: 3\r\n", 400),
+        ("POST /api/v3/integrations/1/logs HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n", 411),
+        ("BREW /api/v3/integrations/1/logs HTTP/1.1\r\nHost: localhost\r\n", 405),
+        ("GET /api/v3/integrations/logs HTTP/2.0\r\nHost: localhost\r\n", 400),
         ("GET /api/v3/integrations/logs HTTP/1.1\r\n" + "X: y\r\n" * 200, 431),
         ("GET /" + "a" * 70_000 + " HTTP/1.1\r\n", 414),
     ],

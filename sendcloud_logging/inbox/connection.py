@@ -1,8 +1,10 @@
 """One connection of the Inbox: HTTP/1.1 keep-alive framing, bounded body reads, JSON answers.
 
-``InboxRequestHandler`` reads one request at a time, hands it to ``exchange`` (latency, faults, rate
-limits, which answer) and to ``routes`` (the API), and writes the answer. It serves an ``InboxHTTPServer``
-(``server.py``), which passes it to the stdlib as its request handler class.
+``InboxRequestHandler`` reads one request at a time and checks it (``guard``: well-formed header lines, a
+Host of this Inbox, no foreign Origin, JSON for a log's POST); then a page route goes to ``web`` and an API
+route to ``exchange`` (latency, faults, rate limits, which answer) and ``routes`` (the API), and it writes
+the answer. A body must arrive within ``body_timeout`` seconds in all, however it trickles. It serves an
+``InboxHTTPServer`` (``server.py``), which passes it to the stdlib as its request handler class.
 """
 
 from __future__ import annotations
@@ -17,12 +19,14 @@ import sys
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 from .exchange import Arrival, await_turn, choose_answer, record_post, split_target
+from .guard import header_problem, is_json
 from .responses import Answer, code_for, error_answer
 from .routes import Request, Route
 from .server import InboxHTTPServer
+from .web import SECURITY_HEADERS, EventStream, WebPage
 
 _MAX_REQUEST_LINE = 65_536
 _LINGER_SECONDS = 1.0
@@ -33,6 +37,34 @@ _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 class _ClientGone(ConnectionError):
     """The client closed the connection before sending the whole body."""
+
+
+class _TooSlow(Exception):
+    """The body did not arrive within the server's ``body_timeout``."""
+
+
+class _LineRecorder:
+    """Stands in for ``rfile`` while the stdlib reads the header lines, and keeps them for ``header_problem``."""
+
+    def __init__(self, rfile: Any) -> None:
+        self._rfile = rfile
+        self.lines: list[bytes] = []
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self._rfile.readline(limit)
+        self.lines.append(line)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rfile, name)
+
+
+def _content_type_problem(headers: Any) -> Optional[Answer]:
+    """415 for a log's POST that is not ``application/json`` (a form or a "simple" fetch of another page)."""
+    if is_json(headers):
+        return None
+    given = str(headers.get("Content-Type") or "none")[:60]
+    return error_answer(415, f"A log is posted as Content-Type: application/json, not {given}", header="Content-Type")
 
 
 class InboxRequestHandler(BaseHTTPRequestHandler):
@@ -70,12 +102,28 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
                 self.command = ""
                 self.send_error(414)
                 return
-            if not self.parse_request():
+            if not self._parse_request():
                 return
             self._serve()
             self.wfile.flush()
         except OSError:  # client gone, socket timeout, or stop()/refuse() cut the connection
             self.close_connection = True
+
+    def _parse_request(self) -> bool:
+        """The stdlib's ``parse_request``, then a look at the raw header lines it read (400 if malformed)."""
+        recorder = _LineRecorder(self.rfile)
+        rfile, self.rfile = self.rfile, recorder  # type: ignore[assignment]
+        try:
+            parsed = self.parse_request()
+        finally:
+            self.rfile = rfile
+        if not parsed:
+            return False
+        problem = header_problem(recorder.lines)
+        if problem is not None:
+            self.send_error(400, problem)
+            return False
+        return True
 
     def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
         """Answer a framing error (bad request line, headers) in JSON and close the connection.
@@ -88,7 +136,8 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
         self._linger()  # the rest of a bad request may still be arriving
 
     def _serve(self) -> None:
-        """Handle one parsed request: body, latency, faults, then the answer; POSTs are recorded first."""
+        """Handle one parsed request: Host and Origin, then a page route, or the API's: body, latency, faults,
+        then the answer; POSTs are recorded first."""
         server = self.server
         arrived = server.clock()
         if server.closing.is_set():
@@ -96,7 +145,20 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
             return
         target = split_target(self.path)
         route = server.api.match(target.path) if target is not None else None
+        proxied = target is not None and bool(target.scheme or target.netloc)  # absolute-form: we are its proxy
+        refusal = self._refusal(route, proxied=proxied)
+        if refusal is not None:
+            arrival = Arrival(self.command, self.path, arrived, target, route, None, refusal)
+            record_post(server.traffic, server.api, arrival, refusal.status)
+            self._refuse(refusal)
+            return
+        web = server.web
+        if web is not None and target is not None and not proxied and route is None and web.owns(target.path):
+            self._serve_page(web, target.path, target.query)
+            return
         body, framing = self._read_body()
+        if framing is None and self.command == "POST" and route is not None and not route.token:
+            framing = _content_type_problem(self.headers)
         arrival = Arrival(self.command, self.path, arrived, target, route, body, framing)
         answering, fault = await_turn(server.faults, server.closing)
         if not answering:
@@ -109,6 +171,74 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
         answer = choose_answer(arrival, fault, server.rate_limits, self._call_api)
         record_post(server.traffic, server.api, arrival, answer.status)
         self._answer(answer)
+
+    def _refusal(self, route: Optional[Route], *, proxied: bool) -> Optional[Answer]:
+        """The answer that refuses this request before it is routed (its Host or Origin), or None.
+
+        A request in absolute form (``POST http://panel.invalid/api/v3/...``) asks the Inbox to be its proxy,
+        and names another host by design; a browser sends that form only to a proxy it was configured with,
+        and with an ``Origin`` on every write. Such a request may reach the API's routes (which need keys),
+        without an ``Origin``; never the page's.
+        """
+        guard = self.server.guard
+        if proxied and route is not None and self.headers.get("Origin") is None:
+            return None
+        problem = guard.host_problem(self.headers)
+        if problem is not None:
+            return error_answer(403, problem, code="forbidden_host", header="Host")
+        problem = guard.origin_problem(self.headers)
+        if problem is not None:
+            return error_answer(403, problem, code="forbidden_origin", header="Origin")
+        return None
+
+    def _refuse(self, answer: Answer) -> None:
+        """Answer a refused request without reading its body, and close."""
+        self._unread_body = self.headers.get("Transfer-Encoding") is not None or any(
+            str(value).strip() not in ("", "0") for value in self.headers.get_all("Content-Length") or []
+        )
+        self._answer(dataclasses.replace(answer, close=True))
+
+    def _serve_page(self, web: WebPage, path: str, query: str) -> None:
+        """A page route: no latency, fault or rate limit (those are for the API's clients)."""
+        body, framing = self._read_body()
+        answer: Union[Answer, EventStream]
+        if framing is not None:
+            answer = framing
+        else:
+            try:
+                answer = web.handle(self.command, path, query, self.headers, body=body, origin=self._origin())
+            except Exception:  # noqa: BLE001 - last resort, as for the API: the connection thread goes on
+                sys.stderr.write("sendcloud_logging.inbox: internal error in the web page (a bug in the Inbox):\n")
+                traceback.print_exc(file=sys.stderr)
+                answer = error_answer(500, "Internal error in the Inbox (a bug): see its stderr")
+        if isinstance(answer, EventStream):
+            self._stream(web, answer)
+        else:
+            self._answer(answer)
+
+    def _stream(self, web: WebPage, stream: EventStream) -> None:
+        """Send the event stream's head, then its events until the Inbox stops or the browser goes."""
+        self.server.traffic.answered(200)
+        self.close_connection = True  # the stream has no length: it ends with the connection
+        self.send_response(200)
+        for name, value in (*stream.headers, *SECURITY_HEADERS):
+            self.send_header(name, value)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command == "HEAD":
+            return
+        self.wfile.flush()
+
+        def write(data: bytes) -> None:
+            self.wfile.write(data)
+            self.wfile.flush()
+
+        web.stream(self.server.closing, write)
+
+    def _origin(self) -> str:
+        """``http://host:port`` as the client named us (for URLs in answers), else the bound socket's."""
+        host = self.headers.get("Host")
+        return f"http://{host}" if host is not None and _HOST.fullmatch(str(host)) else self.server.origin
 
     def _drop(self, *, reset: bool) -> None:
         """Close before a single byte of the answer; ``reset``: with a TCP RST instead of a FIN."""
@@ -127,9 +257,7 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
 
     def _call_api(self, route: Route, query: str, body: Optional[bytes]) -> Answer:
         """Run the API logic; an exception here is an Inbox bug, answered 500 and printed, never fatal."""
-        host = self.headers.get("Host")
-        origin = f"http://{host}" if host is not None and _HOST.fullmatch(str(host)) else self.server.origin
-        request = Request(self.command, route, query, self.headers, body, origin)
+        request = Request(self.command, route, query, self.headers, body, self._origin())
         try:
             return self.server.api.handle(request)
         except Exception:  # noqa: BLE001 - last resort: keep the connection thread answering
@@ -166,21 +294,50 @@ class InboxRequestHandler(BaseHTTPRequestHandler):
             return None, error_answer(
                 413, f"The body has {length} bytes; this server accepts at most {limit}", close=True
             )
-        data = self.rfile.read(length)
-        if len(data) < length:
-            raise _ClientGone("the client closed the connection before sending the whole body")
-        return data, None
+        try:
+            return self._read_exactly(length), None
+        except _TooSlow:
+            self._unread_body = True
+            seconds = self.server.body_timeout
+            return None, error_answer(408, f"The body did not arrive within {seconds:g} seconds", close=True)
+
+    def _read_exactly(self, length: int) -> bytes:
+        """``length`` bytes of body, within ``body_timeout`` seconds in all (a per-read timeout alone lets a
+        client trickle one byte at a time for as long as it likes)."""
+        deadline = time.monotonic() + self.server.body_timeout
+        chunks: list[bytes] = []
+        got = 0
+        try:
+            while got < length:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise _TooSlow
+                self.connection.settimeout(min(remaining, self.timeout))
+                try:
+                    chunk = self.rfile.read1(min(length - got, 65_536))
+                except socket.timeout:
+                    if time.monotonic() >= deadline:
+                        raise _TooSlow from None
+                    raise
+                if not chunk:
+                    raise _ClientGone("the client closed the connection before sending the whole body")
+                chunks.append(chunk)
+                got += len(chunk)
+        finally:
+            with contextlib.suppress(OSError):
+                self.connection.settimeout(self.timeout)
+        return b"".join(chunks)
 
     def _send(self, answer: Answer) -> None:
         """Write status, headers and the JSON body (no body for HEAD), honouring ``Connection: close``."""
-        data = json.dumps(answer.body).encode("utf-8")
+        data = answer.body if isinstance(answer.body, bytes) else json.dumps(answer.body).encode("utf-8")
         if self.request_version == "HTTP/0.9":  # also the stdlib's value when the version was unreadable
             self.request_version = self.protocol_version  # always send a status line and headers
         self.server.traffic.answered(answer.status)
         self.send_response(answer.status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", answer.content_type)
         self.send_header("Content-Length", str(len(data)))
-        for name, value in answer.headers:
+        for name, value in (*answer.headers, *SECURITY_HEADERS):
             self.send_header(name, value)
         if answer.close or self.close_connection:
             self.send_header("Connection", "close")

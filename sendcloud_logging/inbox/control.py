@@ -17,6 +17,7 @@ from .routes import InboxAPI
 from .server import InboxHTTPServer
 from .store import LogStore
 from .traffic import Traffic
+from .web import WebPage
 
 API_PATH = "/api/v3"
 
@@ -49,6 +50,12 @@ class Inbox(FaultInjection):
     between records created at the same instant, so following the links returns every record once. A
     ``cursor`` without ``cursor_id`` starts at records created at or before it.
 
+    Its root URL (``web_url``) serves a web page of what arrived, live, with filters and each log in full,
+    for the developer's browser; the page's data routes (under ``/_inbox/``) need no keys. Every request,
+    page or API, must name the Inbox in ``Host`` (a loopback name, its address, or one of ``allowed_hosts``:
+    against DNS rebinding) and carry no ``Origin`` of another site; a log's POST must be
+    ``Content-Type: application/json``. So a web page elsewhere in the developer's browser cannot use it.
+
     For tests it injects faults (error answers, dropped connections, latency, refused connections) and
     records what it saw (``posts``, ``connections``, ``requests``). Every method is thread-safe.
 
@@ -80,6 +87,9 @@ class Inbox(FaultInjection):
             own integrations only (others answer 404), as a platform holding a key pair per merchant uses them.
         clock: Monotonic seconds for token lifetimes, rate limits and ``posts`` times; tests pass a fake one
             to let time pass without waiting. Latency and stalls always wait on the real clock.
+        allowed_hosts: Host names beyond loopback and ``host`` under which clients reach the Inbox, e.g.
+            ``["inbox"]`` for a container of that name. Requests naming any other host get 403.
+        body_timeout: Seconds a request body may take to arrive in all; a slower one gets 408.
 
     Raises:
         ValueError: a bad argument (only one of the keys given, a non-positive integration id, ...).
@@ -104,6 +114,8 @@ class Inbox(FaultInjection):
         accounts: Optional[dict[int, tuple[str, str]]] = None,
         get_rate_limit: Optional[int] = None,
         clock: Callable[[], float] = time.monotonic,
+        allowed_hosts: Iterable[str] = (),
+        body_timeout: float = 10.0,
     ) -> None:
         if (public_key is None) != (secret_key is None):
             raise ValueError("give both public_key and secret_key, or neither (no authentication)")
@@ -117,6 +129,12 @@ class Inbox(FaultInjection):
             bad = [i for i in known if isinstance(i, bool) or not isinstance(i, int) or i < 1]
             if bad:
                 raise ValueError(f"integrations must be positive ints, not {bad!r}")
+        if isinstance(allowed_hosts, str):
+            raise ValueError(f"allowed_hosts must be a list of host names, not the string {allowed_hosts!r}")
+        if isinstance(body_timeout, bool) or not isinstance(body_timeout, (int, float)) or not body_timeout > 0:
+            raise ValueError(f"body_timeout must be a positive number of seconds, not {body_timeout!r}")
+        self._allowed_hosts = tuple(str(name) for name in allowed_hosts)
+        self._body_timeout = float(body_timeout)
         self._host = host
         self._port = port
         self._max_body_bytes = max_body_bytes
@@ -143,6 +161,7 @@ class Inbox(FaultInjection):
                 accounts=accounts,
                 tokens=self._tokens,
             )
+            self._web = WebPage(self._store, api_prefix=API_PATH)
         except BaseException:  # a bad argument: the database must not outlive the failed constructor
             self._store.close()
             raise
@@ -225,6 +244,9 @@ class Inbox(FaultInjection):
             max_body_bytes=self._max_body_bytes,
             rate_limits=self._rate_limits,
             clock=self._clock,
+            web=self._web,
+            allowed_hosts=self._allowed_hosts,
+            body_timeout=self._body_timeout,
         )
         self._host, self._port = server.server_name, server.server_port
         server.serve_in_thread()
@@ -255,6 +277,15 @@ class Inbox(FaultInjection):
             raise RuntimeError("the Inbox has no port yet: start() it first")
         host = f"[{self._host}]" if ":" in self._host else self._host
         return f"http://{host}:{self._port}{API_PATH}"
+
+    @property
+    def web_url(self) -> str:
+        """The web page of what arrived, e.g. ``http://127.0.0.1:54321/`` (open it in a browser).
+
+        Raises:
+            RuntimeError: the port is not known yet (port 0 and never started).
+        """
+        return self.api_url[: -len(API_PATH)] + "/"
 
     @property
     def token_url(self) -> str:
@@ -297,6 +328,10 @@ class Inbox(FaultInjection):
             integration_id: Only this integration's logs; ``None`` for all.
         """
         return self._store.logs(integration_id)
+
+    def clear(self) -> int:
+        """Delete every stored log (as the page's "Clear all" does); return how many there were."""
+        return self._store.clear()
 
     def count(self, integration_id: Optional[int] = None) -> int:
         """Number of stored logs (of one integration, or all)."""

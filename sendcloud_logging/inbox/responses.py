@@ -14,7 +14,9 @@ _CODES = {
     404: "not_found",
     405: "method_not_allowed",
     411: "length_required",
+    408: "request_timeout",
     413: "request_too_large",
+    415: "unsupported_media_type",
     429: "hit_rate_limit",
     500: "server_error",
     503: "service_unavailable",
@@ -23,12 +25,17 @@ _CODES = {
 
 @dataclass(frozen=True)
 class Answer:
-    """What to send back: status, JSON body, extra headers, and whether to close the connection after it."""
+    """What to send back: status, body, extra headers, and whether to close the connection after it.
+
+    ``body`` is JSON data, sent as ``application/json``; ``bytes`` are sent as they are, as ``content_type``
+    (the web page's files).
+    """
 
     status: int
     body: Any
     headers: tuple[tuple[str, str], ...] = ()
     close: bool = False
+    content_type: str = "application/json"
 
 
 def code_for(status: int) -> str:

@@ -177,28 +177,45 @@ class InboxAPI:
                     400, f"page_size must be an integer from 1 to {MAX_PAGE_SIZE}", parameter="page_size"
                 )
             page_size = int(raw)
-        before: Optional[tuple[int, Optional[int]]] = None
-        if "cursor" in params:
-            instant = parse_rfc3339(params["cursor"][-1])
-            if instant is None:
-                return error_answer(400, "cursor must be an RFC 3339 date-time", parameter="cursor")
-            before = (instant, None)
-        if "cursor_id" in params:
-            cursor_id = positive_id(params["cursor_id"][-1])
-            if before is None or cursor_id is None:
-                return error_answer(
-                    400, "cursor_id must be a positive integer, given with cursor", parameter="cursor_id"
-                )
-            before = (before[0], cursor_id)
+        before, problem = parse_cursor(params)
+        if problem is not None:
+            return problem
         rows = self._store.page(integration_id, page_size + 1, before)
         headers: tuple[tuple[str, str], ...] = ()
         if len(rows) > page_size:
             rows = rows[:page_size]
-            last, created_us = rows[-1]
             path = "/integrations/logs" if integration_id is None else f"/integrations/{integration_id}/logs"
-            query = urlencode({"page_size": page_size, "cursor": format_micros(created_us), "cursor_id": last["id"]})
+            query = urlencode({"page_size": page_size, **next_cursor(rows)})
             headers = (("Link", f'<{request.origin}{self.prefix}{path}?{query}>; rel="next"'),)
         return Answer(200, {"data": [log for log, _ in rows]}, headers)
+
+
+#: Where a page of logs continues: ``(created_us, id)`` of the last record seen, or ``(created_us, None)``.
+Before = Optional[tuple[int, Optional[int]]]
+
+
+def parse_cursor(params: Mapping[str, list[str]]) -> tuple[Before, Optional[Answer]]:
+    """The page's starting point from ``cursor`` and ``cursor_id`` (parsed query), or the 400 answer for them."""
+    before: Before = None
+    if "cursor" in params:
+        instant = parse_rfc3339(params["cursor"][-1])
+        if instant is None:
+            return None, error_answer(400, "cursor must be an RFC 3339 date-time", parameter="cursor")
+        before = (instant, None)
+    if "cursor_id" in params:
+        cursor_id = positive_id(params["cursor_id"][-1])
+        if before is None or cursor_id is None:
+            return None, error_answer(
+                400, "cursor_id must be a positive integer, given with cursor", parameter="cursor_id"
+            )
+        before = (before[0], cursor_id)
+    return before, None
+
+
+def next_cursor(rows: list[tuple[dict[str, Any], int]]) -> dict[str, Any]:
+    """``cursor`` and ``cursor_id`` of the page after ``rows`` (a page from ``LogStore.page``, not empty)."""
+    last, created_us = rows[-1]
+    return {"cursor": format_micros(created_us), "cursor_id": last["id"]}
 
 
 def positive_id(raw: Optional[str]) -> Optional[int]:

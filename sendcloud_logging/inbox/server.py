@@ -1,7 +1,8 @@
 """The Inbox's listening side: a threading HTTP server that knows its open connections and closes promptly.
 
 ``InboxHTTPServer`` is a ``ThreadingHTTPServer`` (one daemon thread per connection, so a slow answer never
-holds up another client) that tracks its open connections: ``close()`` cuts them and wakes handlers sleeping
+holds up another client, and an open web page's event stream holds one thread, sleeping) that tracks its
+open connections: ``close()`` cuts them and wakes handlers sleeping
 in latency, so stopping or refusing is quick. Each connection is served by the request handler class it is
 given, as with any ``socketserver`` server (the Inbox's is ``connection.InboxRequestHandler``).
 """
@@ -21,9 +22,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional, Union
 
 from .faults import Faults
+from .guard import HostGuard
 from .ratelimit import RateLimit
 from .routes import InboxAPI
 from .traffic import Traffic
+from .web import WebPage
 
 
 class InboxHTTPServer(ThreadingHTTPServer):
@@ -43,6 +46,9 @@ class InboxHTTPServer(ThreadingHTTPServer):
         max_body_bytes: int,
         rate_limits: Optional[Mapping[str, RateLimit]] = None,
         clock: Callable[[], float] = time.monotonic,
+        web: Optional[WebPage] = None,
+        allowed_hosts: tuple[str, ...] = (),
+        body_timeout: float = 10.0,
     ) -> None:
         self.rate_limits: Mapping[str, RateLimit] = rate_limits or {}  # by method: "POST", "GET"
         self.clock = clock  # stamps POSTs on arrival; waits (latency, stalls) stay on the real clock
@@ -51,6 +57,9 @@ class InboxHTTPServer(ThreadingHTTPServer):
         self.faults = faults
         self.traffic = traffic
         self.max_body_bytes = max_body_bytes
+        self.web = web  # the page at "/" and its data routes; None: API routes only
+        self.body_timeout = body_timeout  # seconds a request body may take to arrive, in all
+        self.guard = HostGuard(address[0], allowed_hosts)
         self.closing = threading.Event()  # set by close(): handlers stop sleeping and stop answering
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
