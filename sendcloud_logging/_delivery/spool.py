@@ -144,10 +144,11 @@ def _owner_alive(owner: Optional[str], host: str) -> bool:
 class SpoolOutbox:
     """The outbox contract (see ``outbox.py``) over one SQLite file shared by processes.
 
-    ``clock`` is wall-clock time: ``not_before``, leases and ages as other processes read them.
-    ``monotonic`` times this spool's own rows (default ``time.monotonic``; a test giving only ``clock`` gets
-    that clock for both). ``fallback_entries``: entries the memory fallback keeps while the disk fails.
-    ``on_connect``: called with each new SQLite connection (a test's seam to make the disk fail).
+    ``clock`` is wall-clock time (default ``time.time``, read at each call): ``not_before``, leases and ages
+    as other processes read them. ``monotonic`` times this spool's own rows (default ``time.monotonic``; a
+    test giving only ``clock`` gets that clock for both). ``fallback_entries``: entries the memory fallback
+    keeps while the disk fails. ``on_connect``: called with each new SQLite connection (a test's seam to make
+    the disk fail).
     """
 
     idle_poll: Optional[float] = 1.0  # other processes may add rows to a shared spool
@@ -158,15 +159,15 @@ class SpoolOutbox:
         max_bytes: int,
         max_age: float,
         lease: float = 120.0,
-        clock: Clock = time.time,
+        clock: Optional[Clock] = None,
         *,
         monotonic: Optional[Clock] = None,
         fallback_entries: int = 1000,
         on_connect: Optional[Callable[[sqlite3.Connection], None]] = None,
     ) -> None:
         self.path = path
-        self._clock = clock
-        self._mono = monotonic or (time.monotonic if clock is time.time else clock)
+        self._clock: Clock = clock or _wall
+        self._mono: Clock = monotonic or clock or time.monotonic
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.lease = lease
@@ -490,6 +491,10 @@ class SpoolOutbox:
         for conn in mine:
             conn.close()
         self._local = threading.local()
+
+
+def _wall() -> float:
+    return time.time()
 
 
 def _integration(text: str) -> Any:
