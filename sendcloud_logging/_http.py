@@ -89,6 +89,11 @@ MAX_ANSWER_BYTES = 64 * 1024
 #: The most bytes read of a successful GET: a page of up to 100 logs of up to ``max_payload_bytes`` each.
 MAX_PAGE_BYTES = 32 * 1024 * 1024
 _CHUNK = 16 * 1024
+#: Request threads left behind at their deadline that may still wait (in ``getaddrinfo``) before new requests fail
+#: at once: a resolver that never answers costs a few threads, never one per attempt.
+MAX_STUCK = 4
+_REQUEST = "sendcloud-logging-request"
+_STUCK = "sendcloud-logging-request (past its deadline)"
 
 #: The path of the API's log routes: a 404 elsewhere means ``api_url`` does not end in ``/api/v3``.
 _API_ROUTE = re.compile(r"/api/v3/integrations/(?:[^/]+/)?logs/?$")
@@ -192,14 +197,27 @@ class _Call:
             response.close()
 
     def within(self, seconds: float, url_key: str) -> requests.Response:
-        """Run ``work`` on a thread and wait ``seconds`` at most for it."""
-        thread = threading.Thread(target=self.work, name="sendcloud-logging-request", daemon=True)
+        """Run ``work`` on a thread and wait ``seconds`` at most for it.
+
+        A thread left behind at its deadline ends as soon as its socket is shut, or its resolver answers; while
+        ``MAX_STUCK`` of them still wait (a resolver that never answers), no new one is started.
+        """
+        stuck = sum(1 for t in threading.enumerate() if t.name == _STUCK and t.is_alive())
+        if stuck >= MAX_STUCK:
+            raise ConnectError(
+                f"{stuck} earlier requests to {_target(self.url)} are still stuck past their deadline (a resolver "
+                f"or a network that never answers); not starting another ({self.method} {redacted_url(self.url)})",
+                method=self.method,
+                url=redacted_url(self.url),
+            )
+        thread = threading.Thread(target=self.work, name=_REQUEST, daemon=True)
         thread.start()
         if not self._done.wait(seconds):
             with self._lock:
                 self._expired = not self._done.is_set()
                 sockets = list(self._sockets)
             if self._expired:
+                thread.name = _STUCK
                 for sock in sockets:
                     _shut(sock)
                 raise self._timeout(seconds, connected=bool(sockets))

@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import tracemalloc
+import zlib
 from typing import Any
 
 import pytest
@@ -239,3 +240,19 @@ def test_an_answer_within_its_bound_keeps_the_connection() -> None:
             for _ in range(3):
                 assert client.create_log(1, PAYLOAD) == {"id": 3}
         assert server.connections == 1  # keep-alive: the body was read to its end
+
+
+def test_a_gzip_bomb_answer_is_cut_after_decompression_too() -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)  # gzip framing, 100 MiB in about 100 KB
+    block = b"x" * (1024 * 1024)
+    bomb = b"".join(packer.compress(block) for _ in range(100)) + packer.flush()
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    with RawServer(lambda r, c: reply(c, 201, bomb, headers)) as server:
+        tracemalloc.start()
+        try:
+            with client_for(f"{server.url}/api/v3") as client:
+                assert client.create_log(1, PAYLOAD) == {}
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert peak < 4 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB"

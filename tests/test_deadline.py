@@ -16,8 +16,8 @@ from typing import Any, Callable
 
 import pytest
 
-from sendcloud_logging import RequestTimeoutError, SendcloudClient, SendcloudHandler
-from sendcloud_logging._http import total_deadline
+from sendcloud_logging import ConnectError, RequestTimeoutError, SendcloudClient, SendcloudHandler
+from sendcloud_logging._http import MAX_STUCK, total_deadline
 from tests.conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, SHOP
 from tests.raw_server import RawRequest, RawServer, reply
 
@@ -52,7 +52,7 @@ CASES = {
 
 
 def request_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "sendcloud-logging-request"]
+    return [t for t in threading.enumerate() if t.name.startswith("sendcloud-logging-request")]
 
 
 def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
@@ -163,3 +163,20 @@ def test_a_quick_answer_is_not_slowed_by_the_deadline_thread() -> None:
                 assert client.create_log(1, PAYLOAD) == {"id": 1}
         assert server.connections == 1
     assert wait_for(lambda: not request_threads())
+
+
+def test_a_resolver_that_never_answers_costs_a_few_threads_not_one_per_attempt(
+    silent_resolver: threading.Event,
+) -> None:
+    url = "http://never.test:9/api/v3"
+    with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=url, timeout=(0.05, 0.05), allow_insecure_http=True) as client:
+        errors = []
+        for _ in range(MAX_STUCK + 3):
+            with pytest.raises((RequestTimeoutError, ConnectError)) as info:
+                client.create_log(1, PAYLOAD)
+            errors.append(info.value)
+        assert len(request_threads()) == MAX_STUCK
+        assert [type(e) for e in errors[MAX_STUCK:]] == [ConnectError] * 3
+        assert "still stuck" in str(errors[-1])
+        silent_resolver.set()
+        assert wait_for(lambda: not request_threads())
