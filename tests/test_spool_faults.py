@@ -190,6 +190,16 @@ def test_a_retry_the_disk_refused_is_claimed_again_after_its_lease(tmp_path: Pat
         box.close()
 
 
+def test_a_damaged_row_does_not_block_the_rows_behind_it(spool: SpoolOutbox) -> None:
+    for i in range(3):
+        spool.add(1, payload(i), time.time())
+    conn = sqlite3.connect(spool.path)
+    conn.execute("UPDATE spool SET payload = '{broken' WHERE id = 1")
+    conn.commit()
+    conn.close()
+    assert drain(spool) == ["e1", "e2"]
+
+
 # --- a running handler ------------------------------------------------------------------------------------
 
 

@@ -183,6 +183,7 @@ class SpoolOutbox:
         self._fallback = MemoryOutbox(max(1, fallback_entries), clock=self._mono, tag=_FALLBACK_TAG)
         self._fault_reported = False
         self._undeleted: set[int] = set()  # rows sent whose delete failed: never claimed again by this spool
+        self._unreadable: set[int] = set()  # rows whose payload is damaged: skipped
         try:
             _create_private(path)
             db = self._db()
@@ -368,6 +369,14 @@ class SpoolOutbox:
                 owner, until = row[9], row[10]
                 if owner and until and until > wall and (owner == me or _owner_alive(owner, self._host)):
                     continue  # in flight here, or claimed by a live process within its lease
+                if row[0] in self._unreadable:
+                    continue
+                try:
+                    data = json.loads(row[2])
+                except ValueError:  # a damaged row must not stop the rows behind it; spool_max_age ends it
+                    self._unreadable.add(row[0])
+                    logger.warning("spool row %s is not readable JSON; it is left until it expires", row[0])
+                    continue
                 db.execute(
                     "UPDATE spool SET claimed_by = ?, claimed_until = ?, held = 0 WHERE id = ?",
                     (me, wall + self.lease, row[0]),
@@ -376,7 +385,7 @@ class SpoolOutbox:
                 return Entry(
                     ref=row[0],
                     integration_id=_integration(row[1]),
-                    payload=json.loads(row[2]),
+                    payload=data,
                     created=row[3],
                     more=row[4],
                     first=row[5],
