@@ -312,6 +312,36 @@ def test_a_refused_spool_path_leaves_nothing_that_fails_at_exit(tmp_path: Path) 
         assert done.stderr == "", (case, done.stderr)
 
 
+def test_an_uncaught_refusal_prints_one_traceback_only(tmp_path: Path) -> None:
+    script = (
+        "import sendcloud_logging as s\n"
+        f"s.SendcloudHandler(integration_id=1, public_key='pk', secret_key='sk', spool_path={str(tmp_path)!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.count("Traceback") == 1, done.stderr
+    assert "ConfigurationError: spool_path:" in done.stderr
+    assert "_worker" not in done.stderr
+
+
+def test_a_spool_file_of_an_older_version_gains_the_new_columns(tmp_path: Path) -> None:
+    path = str(tmp_path / "old.sqlite")
+    conn = sqlite3.connect(path)
+    conn.executescript(spool_module.SCHEMA)
+    conn.execute("INSERT INTO spool (integration_id, payload, created) VALUES ('7', '{\"base_url\": \"x\"}', ?)",
+                 (time.time(),))
+    conn.commit()
+    conn.close()
+    box = SpoolOutbox(path, 10_000_000, 3600)
+    try:
+        entry = box.claim()
+        assert entry is not None and entry.integration_id == 7
+        box.retry(entry, 0.0)
+        assert box.claim() is not None
+    finally:
+        box.close()
+
+
 def open_files() -> set[str]:
     """Paths this process holds open (Linux: /proc/self/fd)."""
     found = set()
