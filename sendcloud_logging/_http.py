@@ -375,7 +375,10 @@ def error_from_response(response: requests.Response, *, token_endpoint: bool = F
         detail = f"{where}; not followed: {setting} is wrong"
         if not token_endpoint:
             detail += " (it should end in /api/v3)"
-    elif status == 404 and not token_endpoint and is_unknown_route(response, api_error=api_error, detail=detail):
+    elif status == 404 and token_endpoint:  # the token endpoint knows no integration: its URL is wrong
+        wrong_url = True
+        detail = f"{detail or 'not found'}; token_url is wrong"
+    elif status == 404 and is_unknown_route(response, api_error=api_error, detail=detail):
         wrong_url = True
         detail = f"{detail or 'not found'}; no such API route: api_url should end in /api/v3"
     request = response.request

@@ -186,6 +186,17 @@ def test_the_two_404s_are_told_apart_in_one_place(url: str, reply_: Reply, route
     assert isinstance(error, NotFoundError) is not route_missing
 
 
+def test_a_404_of_the_token_endpoint_names_token_url_and_forgets_no_integration() -> None:
+    with Inbox(public_key=PUBLIC_KEY, secret_key=SECRET_KEY) as inbox:
+        client = SendcloudClient(
+            client_id="c", client_secret="s", api_url=inbox.api_url, token_url=inbox.token_url + "/nope",
+            timeout=(2, 2),
+        )
+        with client, pytest.raises(WrongURLError) as info:
+            client.create_log(INTEGRATION_ID, PAYLOAD)
+    assert info.value.status == 404 and "token_url is wrong" in str(info.value)
+
+
 # --- answers read to a bound -----------------------------------------------------------------------------
 
 HUGE = 100 * 1024 * 1024
