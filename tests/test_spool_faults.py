@@ -259,7 +259,12 @@ def bad_paths(tmp_path: Path) -> dict[str, Path]:
     garbage.write_bytes(b"this is not a database, just text" * 200)
     text = tmp_path / "notes.txt"
     text.write_text("hello\n")
+    fifo = tmp_path / "pipe.sqlite"
+    os.mkfifo(fifo)  # reading its header would wait for ever
     return {
+        "a pipe": fifo,
+        "a device": Path(os.devnull),
+        "a file as the directory": text / "spool.sqlite",
         "missing directory": tmp_path / "nowhere" / "spool.sqlite",
         "a directory": tmp_path,
         "not a database": garbage,
@@ -267,7 +272,8 @@ def bad_paths(tmp_path: Path) -> dict[str, Path]:
     }
 
 
-@pytest.mark.parametrize("case", ["missing directory", "a directory", "not a database", "a text file"])
+@pytest.mark.parametrize("case", ["missing directory", "a directory", "not a database", "a text file", "a pipe",
+                                  "a device", "a file as the directory"])
 def test_an_unusable_spool_path_is_refused_naming_spool_path(case: str, tmp_path: Path) -> None:
     path = bad_paths(tmp_path)[case]
     before = open_files()

@@ -91,6 +91,8 @@ def spool_file(key: str, value: Any) -> Optional[str]:
 def _unusable(path: str) -> Optional[str]:
     if os.path.isdir(path):
         return "is a directory; give the path of a file in it"
+    if os.path.exists(path) and not os.path.isfile(path):
+        return "is not a regular file (a device, a pipe or a socket)"
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         return f"cannot be created: its directory {directory!r} does not exist"
