@@ -187,3 +187,20 @@ def test_a_running_handler_with_a_spool_retries_although_the_wall_clock_went_bac
             log.removeHandler(handler)
             handler.close()
         assert inbox.count() == 1
+
+
+def test_a_wall_clock_seam_alone_moves_no_schedule_and_no_age(tmp_path: Path) -> None:
+    """Only the wall clock is injected (the spool's one clock before): its steps change nothing of this spool's."""
+    wall = FakeClock(1_700_000_000.0)
+    box = SpoolOutbox(str(tmp_path / "s.sqlite"), 10_000_000, 7 * 24 * HOUR, clock=wall)
+    try:
+        box.add(1, payload(), wall())
+        wall.advance(DAYS_8)
+        entry = box.claim()
+        assert entry is not None and box.expired() == 0
+        box.retry(entry, 0.02)
+        wall.advance(-DAYS_8 - HOUR)
+        time.sleep(0.03)  # the retry's delay passes on the monotonic clock
+        assert box.claim() is not None
+    finally:
+        box.close()

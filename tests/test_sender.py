@@ -110,14 +110,14 @@ def rig(
     answer: Callable[[requests.PreparedRequest], Any] = created,
     *,
     policy: Optional[DeliveryPolicy] = None,
-    outbox: Optional[Callable[[FakeClock], Outbox]] = None,
+    outbox: Optional[Callable[[FakeClock, FakeClock], Outbox]] = None,
     account_of: Optional[Callable[[Any], Hashable]] = None,
 ) -> Rig:
     """A sender on fake clocks; ``outbox`` builds a spool on the wall clock it is given."""
     clock, wall = FakeClock(1_000.0), FakeClock(1_700_000_000.0)
     api = FakeAPI(clock, answer)
     transport = FakeTransport(api)
-    box = outbox(wall) if outbox is not None else MemoryOutbox(10_000, clock=clock)
+    box = outbox(wall, clock) if outbox is not None else MemoryOutbox(10_000, clock=clock)
     stats = Stats()
     sender = Sender(
         lambda: SendcloudClient("pk", "sk", api_url=API, transport=transport),
@@ -358,7 +358,8 @@ def test_refused_credentials_with_a_spool_hold_the_logs(tmp_path: Path, capsys: 
     r = rig(
         lambda request: api_error(401, "authentication_failed") if refusing else created(request),
         policy=quiet(auth_retry=60.0, hold_on_auth_failure=True),
-        outbox=lambda clock: SpoolOutbox(str(tmp_path / "auth.sqlite"), 10_000_000, 3600, clock=clock),
+        outbox=lambda wall, mono: SpoolOutbox(str(tmp_path / "auth.sqlite"), 10_000_000, 3600, clock=wall,
+                                              monotonic=mono),
     )
     r.add(3)
     t0 = r.clock()
@@ -486,7 +487,7 @@ def test_an_outbox_that_fails_is_tried_again_later(caplog: pytest.LogCaptureFixt
                 raise sqlite3.OperationalError("database is locked")
             return super().claim()
 
-    r = rig(outbox=lambda clock: LockedOnce(100, clock=clock))
+    r = rig(outbox=lambda wall, mono: LockedOnce(100, clock=wall))
     r.add(1)
     assert r.sender.step() == STORE_RETRY
     assert "database is locked" in caplog.text

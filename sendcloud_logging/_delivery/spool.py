@@ -147,8 +147,8 @@ class SpoolOutbox:
     """The outbox contract (see ``outbox.py``) over one SQLite file shared by processes.
 
     ``clock`` is wall-clock time (default ``time.time``, read at each call): ``not_before``, leases and ages
-    as other processes read them. ``monotonic`` times this spool's own rows (default ``time.monotonic``; a
-    test giving only ``clock`` gets that clock for both). ``fallback_entries``: entries the memory fallback
+    as other processes read them. ``monotonic`` times this spool's own rows (default ``time.monotonic``): a
+    step of ``clock`` alone moves none of their schedules or ages. ``fallback_entries``: entries the memory fallback
     keeps while the disk fails. ``on_connect``: called with each new SQLite connection (a test's seam to make
     the disk fail).
     """
@@ -169,7 +169,7 @@ class SpoolOutbox:
     ) -> None:
         self.path = path
         self._clock: Clock = clock or _wall
-        self._mono: Clock = monotonic or clock or time.monotonic
+        self._mono: Clock = monotonic or time.monotonic
         self.max_bytes = max_bytes
         self.max_age = max_age
         self.lease = lease
