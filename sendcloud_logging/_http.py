@@ -211,7 +211,11 @@ class _Call:
                 url=redacted_url(self.url),
             )
         thread = threading.Thread(target=self.work, name=_REQUEST, daemon=True)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # Python 3.12+ at exit (atexit, logging.shutdown): no new threads; close() bounds it
+            self.work()
+            return self.result(url_key)
         if not self._done.wait(seconds):
             with self._lock:
                 self._expired = not self._done.is_set()

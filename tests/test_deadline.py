@@ -11,12 +11,13 @@ import logging
 import socket
 import threading
 import time
+import types
 from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
 
-from sendcloud_logging import ConnectError, RequestTimeoutError, SendcloudClient, SendcloudHandler
+from sendcloud_logging import ConnectError, RequestTimeoutError, SendcloudClient, SendcloudHandler, _http
 from sendcloud_logging._http import MAX_STUCK, total_deadline
 from tests.conftest import INTEGRATION_ID, PUBLIC_KEY, SECRET_KEY, SHOP
 from tests.raw_server import RawRequest, RawServer, reply
@@ -180,3 +181,19 @@ def test_a_resolver_that_never_answers_costs_a_few_threads_not_one_per_attempt(
         assert "still stuck" in str(errors[-1])
         silent_resolver.set()
         assert wait_for(lambda: not request_threads())
+
+
+def test_where_no_thread_may_start_the_request_runs_on_the_callers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.12+ refuses new threads while the interpreter shuts down, when logging.shutdown() delivers."""
+
+    class Refused(threading.Thread):
+        def start(self) -> None:
+            raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    names = ("Lock", "Event", "enumerate", "local")
+    shutting_down = types.SimpleNamespace(Thread=Refused, **{name: getattr(threading, name) for name in names})
+    with RawServer(lambda r, c: reply(c, 201, b'{"data": {"id": 2}}', {"Content-Type": "application/json"})) as server:
+        with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=f"{server.url}/api/v3", timeout=TIMEOUT) as client:
+            monkeypatch.setattr(_http, "threading", shutting_down)
+            assert client.create_log(1, PAYLOAD) == {"id": 2}
+        assert len(server.requests) == 1
