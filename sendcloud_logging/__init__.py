@@ -19,6 +19,7 @@ from .errors import (
     TLSError,
     TransportError,
     ValidationError,
+    WrongURLError,
 )
 from .handler import SendcloudHandler
 
@@ -40,6 +41,7 @@ __all__ = [
     "TLSError",
     "TransportError",
     "ValidationError",
+    "WrongURLError",
     "__version__",
     "payload_from_record",
 ]

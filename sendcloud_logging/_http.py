@@ -1,25 +1,40 @@
 """The HTTP layer under the client and the OAuth2 token request: how a request is sent, how its failures and
 error answers become this library's exceptions.
 
-``send`` is ``Session.request`` with two rules: redirects are never followed (the API does not redirect; a
-301/302 would turn the POST into a GET that "succeeds" without creating the log, and a 307 would carry the
-log elsewhere), and requests' exceptions leave through ``EXCEPTION_MAP``, httpx's ``map_httpcore_exceptions``
-done for requests: the most specific of our classes, ``raise mapped(message) from exc``, with a one-line
-message that says where and why. requests' own text (urllib3's pool repr, the path and query) stays in
-``__cause__``.
+``send`` is ``Session.request`` with four rules:
 
-``error_from_response`` reads an answer that is not a success, from the API or the token endpoint alike.
+- redirects are never followed (the API does not redirect; a 301/302 would turn the POST into a GET that
+  "succeeds" without creating the log, and a 307 would carry the log elsewhere);
+- every request has a total deadline, DNS included: ``timeout=(connect, read)`` bounds each socket read only,
+  so a server that dribbles a byte a second would hold the request for ever. The request runs on a short-lived
+  thread; at the deadline the caller gets a ``RequestTimeoutError`` and a watchdog shuts the connection's
+  socket down, which ends that thread at once (see ``_Watch``);
+- an answer is read up to a bound (``MAX_ANSWER_BYTES``, pages of logs ``MAX_PAGE_BYTES``), never whole: a
+  100 MB answer costs 64 KiB of memory, and the rest is never read;
+- requests' exceptions leave through ``EXCEPTION_MAP``, httpx's ``map_httpcore_exceptions`` done for requests:
+  the most specific of our classes, ``raise mapped(message) from exc``, with a one-line message that says
+  where and why. requests' own text (urllib3's pool repr, the path and query) stays in ``__cause__``.
+
+``error_from_response`` reads an answer that is not a success, from the API or the token endpoint alike, and
+is the one place that tells a wrong ``api_url`` (a redirect, a 404 of a route the API does not have) from an
+unknown integration (the API's own 404).
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import re
 import socket
 import ssl
+import threading
 from typing import Any, Optional
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import requests.adapters
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import InvalidHeader as BadHeaderValue
 from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
@@ -36,7 +51,18 @@ from .errors import (
     error_for_status,
 )
 
-__all__ = ["EXCEPTION_MAP", "error_from_response", "map_exception", "parse_retry_after", "redacted_url", "send"]
+__all__ = [
+    "EXCEPTION_MAP",
+    "MAX_ANSWER_BYTES",
+    "MAX_PAGE_BYTES",
+    "error_from_response",
+    "is_unknown_route",
+    "map_exception",
+    "parse_retry_after",
+    "redacted_url",
+    "send",
+    "total_deadline",
+]
 
 #: What requests raises, and what it becomes: the first row that matches wins, so the most specific comes first
 #: (``SSLError`` and ``ConnectTimeout`` are also ``ConnectionError``s). The ``ConfigurationError`` rows are
@@ -58,18 +84,264 @@ EXCEPTION_MAP: tuple[tuple[type[BaseException], type[SendcloudError]], ...] = (
 #: The longest detail taken from a body that is not a JSON error.
 MAX_DETAIL = 200
 
+#: The most bytes read of an answer: a created log's echo, an error body, a token (the rest is never read).
+MAX_ANSWER_BYTES = 64 * 1024
+#: The most bytes read of a successful GET: a page of up to 100 logs of up to ``max_payload_bytes`` each.
+MAX_PAGE_BYTES = 32 * 1024 * 1024
+_CHUNK = 16 * 1024
+#: Request threads left behind at their deadline that may still wait (in ``getaddrinfo``) before new requests fail
+#: at once: a resolver that never answers costs a few threads, never one per attempt.
+MAX_STUCK = 4
+_REQUEST = "sendcloud-logging-request"
+_STUCK = "sendcloud-logging-request (past its deadline)"
+
+#: The path of the API's log routes: a 404 elsewhere means ``api_url`` does not end in ``/api/v3``.
+_API_ROUTE = re.compile(r"/api/v3/integrations/(?:[^/]+/)?logs/?$")
+#: Details that say the route itself is missing (the Inbox's "No such resource", a framework's "Page not found").
+_NO_ROUTE = re.compile(r"no such (?:resource|route|path|endpoint|url)|page not found|no route|unknown (?:route|path)",
+                       re.IGNORECASE)
+
+
+def total_deadline(timeout: Any) -> Optional[float]:
+    """Seconds a whole request may take, DNS, connect, TLS, upload and answer together: connect + read timeout.
+
+    None when ``timeout`` is None or not a number (then only requests' own timeouts hold).
+    """
+    if timeout is None:
+        return None
+    parts = timeout if isinstance(timeout, (tuple, list)) else (timeout, timeout)
+    try:
+        total = float(parts[0]) + float(parts[1])
+    except (TypeError, ValueError, IndexError):
+        return None
+    return total if total > 0 else None
+
 
 def send(
-    session: requests.Session, method: str, url: str, *, url_key: str = "api_url", **kwargs: Any
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    url_key: str = "api_url",
+    deadline: Optional[float] = None,
+    max_bytes: Optional[int] = None,
+    **kwargs: Any,
 ) -> requests.Response:
-    """``session.request`` without following redirects; failures leave as ``EXCEPTION_MAP`` says.
+    """``session.request`` without following redirects, within a total deadline, its answer read to a bound.
 
-    ``url_key`` names the setting the URL comes from, for a ``ConfigurationError`` about it.
+    ``deadline``: seconds the whole request may take (default: ``total_deadline(timeout)``); past it a
+    ``RequestTimeoutError``. ``max_bytes``: bytes of the answer read at most (default ``MAX_ANSWER_BYTES``, for a
+    GET ``MAX_PAGE_BYTES``); the body is then in ``response.content`` and the connection given back or closed.
+    Failures leave as ``EXCEPTION_MAP`` says; ``url_key`` names the setting the URL comes from, for a
+    ``ConfigurationError`` about it.
+    """
+    limit = max_bytes if max_bytes is not None else MAX_PAGE_BYTES if method.upper() == "GET" else MAX_ANSWER_BYTES
+    total = deadline if deadline is not None and deadline > 0 else total_deadline(kwargs.get("timeout"))
+    call = _Call(session, method, url, kwargs, limit)
+    if total is None:
+        call.work()
+        return call.result(url_key)
+    return call.within(total, url_key)
+
+
+class _Call:
+    """One request on its own short-lived thread, so that the caller waits no longer than the deadline.
+
+    The thread registers every socket it opens or reuses (``attach``, from the watched connection classes);
+    at the deadline the caller shuts them down, which ends any read or write at once, and the thread closes
+    what it gets afterwards. A thread still in ``getaddrinfo`` (which cannot be interrupted) ends when the
+    resolver returns: its connection sees the deadline passed and sends nothing.
+    """
+
+    def __init__(
+        self, session: requests.Session, method: str, url: str, kwargs: dict[str, Any], limit: int
+    ) -> None:
+        self.session, self.method, self.url, self.kwargs, self.limit = session, method, url, kwargs, limit
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._expired = False
+        self._response: Optional[requests.Response] = None
+        self._error: Optional[BaseException] = None
+        self._watched = _watch_pools(session, url)
+
+    def attach(self, sock: socket.socket) -> None:
+        """Called on the request thread with each socket it uses; refuses it once the deadline has passed."""
+        with self._lock:
+            if not self._expired:
+                self._sockets.append(sock)
+                return
+        _shut(sock)
+        sock.close()
+        raise OSError("the request's total deadline passed before it was sent")
+
+    def work(self) -> None:
+        """Send, read the answer up to the bound; keep the response or the exception."""
+        _local.call = self
+        response: Optional[requests.Response] = None
+        error: Optional[BaseException] = None
+        try:
+            response = self.session.request(self.method, self.url, allow_redirects=False, stream=True, **self.kwargs)
+            _read_bounded(response, self.limit)
+        except BaseException as exc:  # noqa: BLE001  # handed to the caller's thread, which raises it
+            if response is not None:
+                response.close()
+            response, error = None, exc
+        finally:
+            _local.call = None
+        with self._lock:
+            expired = self._expired
+            self._response, self._error = response, error
+            self._done.set()
+        if expired and response is not None:
+            response.close()
+
+    def within(self, seconds: float, url_key: str) -> requests.Response:
+        """Run ``work`` on a thread and wait ``seconds`` at most for it.
+
+        A thread left behind at its deadline ends as soon as its socket is shut, or its resolver answers; while
+        ``MAX_STUCK`` of them still wait (a resolver that never answers), no new one is started.
+        """
+        stuck = sum(1 for t in threading.enumerate() if t.name == _STUCK and t.is_alive())
+        if stuck >= MAX_STUCK:
+            raise ConnectError(
+                f"{stuck} earlier requests to {_target(self.url)} are still stuck past their deadline (a resolver "
+                f"or a network that never answers); not starting another ({self.method} {redacted_url(self.url)})",
+                method=self.method,
+                url=redacted_url(self.url),
+            )
+        thread = threading.Thread(target=self.work, name=_REQUEST, daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # Python 3.12+ at exit (atexit, logging.shutdown): no new threads; close() bounds it
+            self.work()
+            return self.result(url_key)
+        if not self._done.wait(seconds):
+            with self._lock:
+                self._expired = not self._done.is_set()
+                sockets = list(self._sockets)
+            if self._expired:
+                thread.name = _STUCK
+                for sock in sockets:
+                    _shut(sock)
+                raise self._timeout(seconds, connected=bool(sockets))
+        return self.result(url_key)
+
+    def result(self, url_key: str) -> requests.Response:
+        error = self._error
+        if error is not None:
+            if isinstance(error, (requests.RequestException, UnicodeError, OSError)):
+                timeout = self.kwargs.get("timeout")
+                raise map_exception(error, self.method, self.url, timeout=timeout, url_key=url_key) from error
+            raise error
+        if self._response is None:  # work() keeps one of the two
+            raise TransportError("the request ended without an answer", method=self.method, url=redacted_url(self.url))
+        return self._response
+
+    def _timeout(self, seconds: float, *, connected: bool) -> RequestTimeoutError:
+        target = _target(self.url)
+        if connected or not self._watched:
+            why = f"{target} did not complete the request within {seconds:g} s, the total deadline"
+        else:
+            host = host_text(urlsplit(self.url).hostname)
+            why = f"no connection to {target} within {seconds:g} s, the total deadline (resolving {host} included)"
+        where = f"({self.method} {redacted_url(self.url)})"
+        return RequestTimeoutError(f"{why} {where}", method=self.method, url=redacted_url(self.url))
+
+
+#: The ``_Call`` a request thread works for (None on any other thread): watched connections report to it.
+_local = threading.local()
+
+
+def _attach(sock: Optional[socket.socket]) -> None:
+    call: Optional[_Call] = getattr(_local, "call", None)
+    if call is not None and sock is not None:
+        call.attach(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed or never connected
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """urllib3's connection, telling the request thread's ``_Call`` which socket it uses."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # urllib3's signature, passed on
+        _attach(self.sock)  # a kept-alive connection: its socket is already open
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    """The same for https: the TCP socket is known before the TLS handshake, which a deadline may also cut."""
+
+    def _new_conn(self) -> socket.socket:
+        sock = super()._new_conn()
+        _attach(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # urllib3's signature, passed on
+        _attach(self.sock)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_PLAIN_POOLS = {"http": HTTPConnectionPool, "https": HTTPSConnectionPool}
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def _watch_pools(session: requests.Session, url: str) -> bool:
+    """Let requests' own adapter build watched connections; False for any other adapter (a test's, a SOCKS one).
+
+    Without them the deadline still holds for the caller, but a request thread stuck on a dribbling server
+    ends only when the server stops.
     """
     try:
-        return session.request(method, url, allow_redirects=False, **kwargs)
-    except (requests.RequestException, UnicodeError, OSError) as exc:
-        raise map_exception(exc, method, url, timeout=kwargs.get("timeout"), url_key=url_key) from exc
+        adapter = session.get_adapter(url)
+    except requests.RequestException:
+        return False
+    if not isinstance(adapter, requests.adapters.HTTPAdapter):
+        return False
+    watched = False
+    for manager in (adapter.poolmanager, *adapter.proxy_manager.values()):
+        classes = getattr(manager, "pool_classes_by_scheme", None)
+        if classes == _WATCHED_POOLS:
+            watched = True
+        elif classes == _PLAIN_POOLS:
+            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+            manager.clear()  # pools built before are plain: build them again
+            watched = True
+    return watched
+
+
+def _read_bounded(response: requests.Response, limit: int) -> None:
+    """Read the answer's body, ``limit`` bytes at most, into ``response.content``; the rest stays unread.
+
+    A body within the bound gives its connection back to the pool; a longer one closes it.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_content(min(_CHUNK, limit + 1)):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            response.close()  # not consumed: urllib3 closes the connection instead of reading on
+            break
+    response._content = b"".join(chunks)[:limit]  # requests' own cache of the body
+    response._content_consumed = True  # type: ignore[attr-defined]  # set by iter_content, not declared
+    response.close()
 
 
 def map_exception(
@@ -91,21 +363,59 @@ def error_from_response(response: requests.Response, *, token_endpoint: bool = F
     Reads JSON:API error bodies (``{"errors": [{"code", "detail", "source": {"pointer"}}]}``) and OAuth2 ones
     (RFC 6749 ``{"error", "error_description"}``); any other body gives its first line as the detail. At the
     ``token_endpoint`` a 400 is a refused client or grant, an ``AuthenticationError``.
+
+    A ``WrongURLError`` when the answer shows the URL is wrong rather than the request: any redirect (3xx, never
+    followed), and a 404 that is not the API's own "integration not found" (``is_unknown_route``). This is the
+    one place that tells the two 404s apart; the handler and the CLI both rely on it.
     """
-    code, detail = _first_error(response)
-    location = response.headers.get("Location")
-    if response.is_redirect and location:
-        detail = f"redirected to {redacted_url(urljoin(response.url, location))}; not followed, fix the URL"
+    code, detail, api_error = _first_error(response)
+    status = response.status_code
+    setting = "token_url" if token_endpoint else "api_url"
+    wrong_url = False
+    if 300 <= status < 400:
+        wrong_url = True
+        location = response.headers.get("Location")
+        where = f"redirected to {redacted_url(urljoin(response.url, location))}" if location else "a redirect"
+        detail = f"{where}; not followed: {setting} is wrong"
+        if not token_endpoint:
+            detail += " (it should end in /api/v3)"
+    elif status == 404 and token_endpoint:  # the token endpoint knows no integration: its URL is wrong
+        wrong_url = True
+        detail = f"{detail or 'not found'}; token_url is wrong"
+    elif status == 404 and is_unknown_route(response, api_error=api_error, detail=detail):
+        wrong_url = True
+        detail = f"{detail or 'not found'}; no such API route: api_url should end in /api/v3"
     request = response.request
     return error_for_status(
-        response.status_code,
+        status,
         code,
         detail,
         parse_retry_after(response.headers.get("Retry-After")),
         method=request.method if request is not None else None,
         url=redacted_url(request.url or "") if request is not None else None,
         token_endpoint=token_endpoint,
+        wrong_url=wrong_url,
     )
+
+
+def is_unknown_route(
+    response: requests.Response, *, api_error: Optional[bool] = None, detail: Optional[str] = None
+) -> bool:
+    """Whether a 404 means the route does not exist (``api_url`` is wrong), not that the integration is unknown.
+
+    The API's own 404 comes from its log routes (``…/api/v3/integrations/{id}/logs``) with a JSON:API error
+    body; a 404 for any other path, or with an HTML, text or non-JSON:API body (a web server's or a
+    framework's page), or whose detail says the resource or route does not exist, is the route's.
+    """
+    if api_error is None or detail is None:
+        _code, detail, api_error = _first_error(response)
+    request = response.request
+    path = urlsplit(request.url or "").path if request is not None else urlsplit(response.url or "").path
+    if not _API_ROUTE.search(path):
+        return True
+    if not api_error:
+        return True
+    return bool(detail and _NO_ROUTE.search(detail))
 
 
 def parse_retry_after(value: Optional[str]) -> Optional[float]:
@@ -118,15 +428,16 @@ def parse_retry_after(value: Optional[str]) -> Optional[float]:
         return None
 
 
-def _first_error(response: requests.Response) -> tuple[Optional[str], Optional[str]]:
-    """The ``code`` and ``detail`` of the first error in a JSON:API or RFC 6749 error body."""
+def _first_error(response: requests.Response) -> tuple[Optional[str], Optional[str], bool]:
+    """The ``code`` and ``detail`` of the first error in a JSON:API or RFC 6749 error body, and whether the
+    body was such an error body (an API's) rather than a page or text of something else."""
     try:
         body = response.json()
     except ValueError:
         text = " ".join(response.text.split())
-        return None, text[:MAX_DETAIL] or response.reason or None
+        return None, text[:MAX_DETAIL] or response.reason or None, False
     if not isinstance(body, dict):
-        return None, response.reason or None
+        return None, response.reason or None, False
     errors = body.get("errors")
     first = errors[0] if isinstance(errors, list) and errors else errors
     if isinstance(first, dict):
@@ -135,11 +446,12 @@ def _first_error(response: requests.Response) -> tuple[Optional[str], Optional[s
         pointer = source.get("pointer") if isinstance(source, dict) else None
         if pointer and detail:
             detail = f"{detail} ({pointer})"
-        return (str(code) if code else None), (str(detail) if detail else None)
+        return (str(code) if code else None), (str(detail)[:MAX_DETAIL * 5] if detail else None), True
     if isinstance(body.get("error"), str):
         description = body.get("error_description")
-        return body["error"], (description if isinstance(description, str) and description else response.reason)
-    return None, response.reason or None
+        detail = description if isinstance(description, str) and description else response.reason
+        return body["error"], detail, True
+    return None, response.reason or None, False
 
 
 def _fault(exc: BaseException, url_key: str) -> tuple[str, str]:

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any, Callable, Optional, Union
 
 from ._delivery.policy import DeliveryPolicy
+from ._delivery.spool import spool_file
 from ._payload import PayloadPolicy
 from ._payload.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_BODY_BYTES, MIN_PAYLOAD_BYTES
 from ._payload.redact import Redactor
@@ -37,7 +38,6 @@ from ._validators import (
     name_list,
     non_negative_int,
     normalise_timeout,
-    optional_path,
     optional_positive_int,
     optional_rate,
     positive_int,
@@ -174,7 +174,7 @@ _TABLE = (
     Option(
         "spool_path",
         None,
-        optional_path,
+        spool_file,
         "A SQLite file that keeps logs until the API took them, across crashes and restarts.",
     ),
     Option(

@@ -179,6 +179,7 @@ class SendcloudClient:
             data=body.encode("utf-8"),
             headers={"Content-Type": "application/json"},
             timeout=self.timeout if timeout is None else (min(timeout, self.timeout[0]), min(timeout, self.timeout[1])),
+            deadline=timeout,  # the whole request, DNS included (default: connect + read timeout)
         )
         created = _json_object(response) or {}
         data = created.get("data", created)

@@ -11,6 +11,8 @@ The tree is shallow so that callers can catch at the level they care about::
     │   ├── RequestTimeoutError                the connect or read timeout passed
     │   └── TLSError                           handshake failed or certificate not trusted
     └── APIError                               the API answered with an error status (or an unreadable body)
+        ├── WrongURLError            3xx, 404  a redirect, or a 404 of a route the API does not have: api_url
+        │                                      (or token_url) is wrong, not the log or the integration id
         ├── ValidationError          400       the API rejected the payload
         ├── AuthenticationError      401, 403  credentials wrong or not allowed
         │   └── MissingCredentialsError        the ``credentials`` callable raised or gave no pair: nothing sent
@@ -139,7 +141,15 @@ class MissingCredentialsError(AuthenticationError):
 
 
 class NotFoundError(APIError):
-    """404: the integration id is unknown to this account."""
+    """404 of the API's own log route: the integration id is unknown to this account."""
+
+
+class WrongURLError(APIError):
+    """The answer shows the URL is wrong: a redirect (never followed), or a 404 of a route the API does not have.
+
+    The usual cause is an ``api_url`` without ``/api/v3`` at its end, or with ``/integrations`` added. Unlike a
+    ``NotFoundError`` it says nothing about the integration id. ``_http.error_from_response`` decides.
+    """
 
 
 class PayloadTooLargeError(APIError):
@@ -175,8 +185,12 @@ def error_for_status(
     method: Optional[str] = None,
     url: Optional[str] = None,
     token_endpoint: bool = False,
+    wrong_url: bool = False,
 ) -> APIError:
-    """Build the ``APIError`` subclass that matches an HTTP status (of the API, or of the token endpoint)."""
+    """Build the ``APIError`` subclass that matches an HTTP status (of the API, or of the token endpoint).
+
+    ``wrong_url``: the answer shows the URL is wrong (see ``_http.error_from_response``): a ``WrongURLError``.
+    """
     table = _TOKEN_BY_STATUS if token_endpoint else _BY_STATUS
-    cls = table.get(status) or (ServerError if status >= 500 else APIError)
+    cls = WrongURLError if wrong_url else table.get(status) or (ServerError if status >= 500 else APIError)
     return cls(status, code, detail, retry_after=retry_after, method=method, url=url)

@@ -32,6 +32,7 @@ PUBLIC_NAMES = [
     "TLSError",
     "TransportError",
     "ValidationError",
+    "WrongURLError",
     "__version__",
     "payload_from_record",
 ]

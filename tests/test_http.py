@@ -22,6 +22,7 @@ from sendcloud_logging import (
     client,
 )
 from sendcloud_logging._http import EXCEPTION_MAP, parse_retry_after, redacted_url
+from sendcloud_logging.errors import WrongURLError
 from tests.fakes import FakeTransport, Handler, Reply, api_error
 
 API = "https://api.example/api/v3"
@@ -171,7 +172,8 @@ def test_a_redirect_is_an_error_and_is_not_followed(status: int) -> None:
         c.create_log(7, {"base_url": "https://shop.example"})
     assert len(transport.requests) == 1
     assert info.value.status == status
-    assert info.value.detail == "redirected to https://elsewhere.example/x; not followed, fix the URL"
+    assert info.value.detail == "redirected to https://elsewhere.example/x; not followed: api_url is wrong (it should end in /api/v3)"
+    assert isinstance(info.value, WrongURLError)
     assert "token=t" not in str(info.value)
 
 

@@ -23,6 +23,7 @@ from sendcloud_logging import (
     ServerError,
     TLSError,
     TransportError,
+    WrongURLError,
 )
 from sendcloud_logging.auth import ClientCredentials
 from sendcloud_logging.inbox import Inbox
@@ -294,8 +295,8 @@ def fake_oauth_client(token_answer: Any) -> tuple[SendcloudClient, FakeTransport
         (Reply(403, {"errors": [{"code": "forbidden", "detail": "Not for you"}]}), AuthenticationError, "forbidden",
          "Not for you"),
         (Reply(503, "<html>maintenance</html>", {"Retry-After": "30"}), ServerError, None, "<html>maintenance</html>"),
-        (Reply(302, None, {"Location": "https://login.example/?next=x"}), APIError, None,
-         "redirected to https://login.example/; not followed, fix the URL"),
+        (Reply(302, None, {"Location": "https://login.example/?next=x"}), WrongURLError, None,
+         "redirected to https://login.example/; not followed: token_url is wrong"),
     ],
 )
 def test_token_endpoint_errors_are_read_like_the_apis(reply: Reply, cls: type[APIError], code: str | None,

@@ -27,14 +27,14 @@ class Box:
 
 @pytest.fixture(params=["memory", "spool"])
 def box(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Box]:
-    """Each outbox on a fake clock: monotonic for memory, wall-clock time for the spool."""
+    """Each outbox on a fake clock: monotonic for memory; for the spool its wall and monotonic clocks at once."""
     outbox: Outbox
     if request.param == "memory":
         clock = FakeClock(50.0)
         outbox = MemoryOutbox(100, clock=clock)
     else:
         clock = FakeClock(time.time())
-        outbox = SpoolOutbox(str(tmp_path / "spool.sqlite"), 10_000_000, 3600, clock=clock)
+        outbox = SpoolOutbox(str(tmp_path / "spool.sqlite"), 10_000_000, 3600, clock=clock, monotonic=clock)
     yield Box(outbox, clock)
     outbox.close()
 
@@ -153,7 +153,7 @@ def test_spool_caps_size_and_age(tmp_path: Path) -> None:
         spool.add(1, big, time.time())
     assert full.value.reason == "spool_full"
     clock = FakeClock(time.time())
-    old = SpoolOutbox(str(tmp_path / "old.sqlite"), 10_000_000, max_age=60, clock=clock)
+    old = SpoolOutbox(str(tmp_path / "old.sqlite"), 10_000_000, max_age=60, clock=clock, monotonic=clock)
     old.add(1, payload(0), clock() - 120)
     old.add(1, payload(1), clock())
     entry = old.claim()

@@ -166,14 +166,28 @@ def test_a_handlers_options_make_its_policy() -> None:
 
 
 def test_only_the_policy_knows_error_classes() -> None:
-    """The worker, intake and sender apply outcomes; they never import the errors module or the client."""
+    """The worker, intake and sender apply outcomes; they never import the errors module or the client.
+
+    The one exception: the spool refuses an unusable ``spool_path`` with a ``ConfigurationError`` (a setting's
+    error, not an answer of the API).
+    """
     import ast
     from pathlib import Path
 
     package = Path(errors.__file__).parent / "_delivery"
+    allowed = {"spool.py": {"ConfigurationError"}}
     for name in ("worker.py", "intake.py", "sender.py", "outbox.py", "spool.py", "pacing.py", "stats.py"):
         tree = ast.parse((package / name).read_text(encoding="utf-8"))
         imported = {
             node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
         } | {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-        assert not {m for m in imported if m.endswith(("errors", "client"))}, (name, imported)
+        assert not {m for m in imported if m.endswith("client")}, (name, imported)
+        names = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("errors")
+            for alias in node.names
+        }
+        assert names <= allowed.get(name, set()), (name, names)
+        assert "errors" not in {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
+                                for alias in node.names}, name

@@ -110,14 +110,14 @@ def rig(
     answer: Callable[[requests.PreparedRequest], Any] = created,
     *,
     policy: Optional[DeliveryPolicy] = None,
-    outbox: Optional[Callable[[FakeClock], Outbox]] = None,
+    outbox: Optional[Callable[[FakeClock, FakeClock], Outbox]] = None,
     account_of: Optional[Callable[[Any], Hashable]] = None,
 ) -> Rig:
     """A sender on fake clocks; ``outbox`` builds a spool on the wall clock it is given."""
     clock, wall = FakeClock(1_000.0), FakeClock(1_700_000_000.0)
     api = FakeAPI(clock, answer)
     transport = FakeTransport(api)
-    box = outbox(wall) if outbox is not None else MemoryOutbox(10_000, clock=clock)
+    box = outbox(wall, clock) if outbox is not None else MemoryOutbox(10_000, clock=clock)
     stats = Stats()
     sender = Sender(
         lambda: SendcloudClient("pk", "sk", api_url=API, transport=transport),
@@ -204,22 +204,86 @@ def test_an_outage_opens_the_breaker_and_a_probe_resumes() -> None:
     r.add(50, text="during outage")
     t0 = r.clock()
     r.drive(until=lambda: r.clock() - t0 >= 600)  # ten minutes of outage, in fake time
-    assert len(r.api.posts()) == 5  # the threshold; then only probes, one per (doubled, capped) cooldown
-    probe_gaps = [b.time - a.time for a, b in zip(r.api.probes(), r.api.probes()[1:])]
+    posts = r.api.posts()
+    probes = posts[5:]  # the threshold; then one real POST per (doubled, capped) cooldown
+    probe_gaps = [b.time - a.time for a, b in zip(probes, probes[1:])]
     assert probe_gaps[:2] == [1.0, 2.0]
     assert set(probe_gaps[2:]) == {2.0}
+    assert len(posts) == 5 + 1 + len(probe_gaps)
+    assert r.api.probes() == []  # no GET: the half-open circuit lets one POST through
     assert r.stats.snapshot()["dropped_total"] == 0  # an outage of any length costs no attempt
-    assert r.sender.last_error.endswith("(GET https://api.test/api/v3/integrations/9/logs)")  # the probe failed
+    assert r.sender.last_error.endswith("(POST https://api.test/api/v3/integrations/9/logs)")
     down = False
     up = r.clock()
     r.settle()
     after = [c for c in r.api.calls if c.time >= up]
-    assert after[0].method == "GET"  # the probe found the API back, then the POSTs resumed
+    assert after[0].method == "POST" and after[0].status == 201  # the probe was a log, then the rest followed
     assert after[0].time - up <= policy.pause_cap
     assert sorted(c.body["exception"] for c in r.api.posts(201)) == sorted(f"during outage {i}" for i in range(50))
     stats = r.stats.snapshot()
     assert stats["sent"] == 50
     assert stats["dropped_total"] == 0
+
+
+@pytest.mark.parametrize("list_answer", [
+    requests.ConnectionError("the list endpoint is down"),
+    Reply(500, "list broken"),
+    Reply(404, "<html>no list here</html>"),
+    Reply(429, "slow down"),
+])
+def test_the_breaker_closes_when_posts_work_although_the_list_endpoint_fails(list_answer: Any) -> None:
+    down = True
+
+    def answer(request: requests.PreparedRequest) -> Any:
+        if request.method == "GET":
+            return list_answer
+        return api_error(503, "unavailable") if down else created(request)
+
+    policy = quiet(max_retries=3, max_backoff=2.0, breaker_threshold=3, breaker_cooldown=0.5)
+    r = rig(answer, policy=policy)
+    r.add(10, text="held")
+    t0 = r.clock()
+    r.drive(until=lambda: r.clock() - t0 >= 30)
+    down = False
+    up = r.clock()
+    r.settle()
+    assert r.stats.snapshot()["sent"] == 10
+    assert r.stats.snapshot()["dropped_total"] == 0
+    assert r.clock() - up <= policy.pause_cap + 1
+    assert r.api.probes() == []
+
+
+def test_a_half_open_post_that_the_api_refuses_still_closes_the_circuit() -> None:
+    """A 400 for the probe's log is an answer: the API is up, the circuit closes, the others go at once."""
+    answers = iter([api_error(503)] * 3 + [api_error(400, "invalid")])
+
+    def answer(request: requests.PreparedRequest) -> Any:
+        return next(answers, None) or created(request)
+
+    r = rig(answer, policy=quiet(max_retries=5, breaker_threshold=3, breaker_cooldown=0.5))
+    r.add(4)
+    r.settle()
+    stats = r.stats.snapshot()
+    assert stats["sent"] == 3 and stats["dropped"] == {"rejected": 1}
+    statuses = [c.status for c in r.api.posts()]
+    assert statuses == [503, 503, 503, 400, 201, 201, 201]
+    assert r.api.posts()[-1].time - r.api.posts()[3].time == 0.0  # closed: no cooldown after the answer
+
+
+@pytest.mark.parametrize("retry_after", ["86400", "3600", "Wed, 21 Oct 2099 07:28:00 GMT", "99999999999999"])
+def test_a_huge_retry_after_is_capped_at_max_backoff(retry_after: str) -> None:
+    answers = iter([api_error(429, "throttled", **{"Retry-After": retry_after})])
+
+    def answer(request: requests.PreparedRequest) -> Any:
+        return next(answers, None) or created(request)
+
+    policy = quiet(max_backoff=7.0)
+    r = rig(answer, policy=policy)
+    r.add(2)
+    t0 = r.clock()
+    r.settle()
+    assert [c.time - t0 for c in r.api.posts()] == [0.0, 7.0, 7.0]
+    assert r.stats.snapshot()["sent"] == 2
 
 
 def test_every_record_survives_a_flaky_api() -> None:
@@ -294,7 +358,8 @@ def test_refused_credentials_with_a_spool_hold_the_logs(tmp_path: Path, capsys: 
     r = rig(
         lambda request: api_error(401, "authentication_failed") if refusing else created(request),
         policy=quiet(auth_retry=60.0, hold_on_auth_failure=True),
-        outbox=lambda clock: SpoolOutbox(str(tmp_path / "auth.sqlite"), 10_000_000, 3600, clock=clock),
+        outbox=lambda wall, mono: SpoolOutbox(str(tmp_path / "auth.sqlite"), 10_000_000, 3600, clock=wall,
+                                              monotonic=mono),
     )
     r.add(3)
     t0 = r.clock()
@@ -422,7 +487,7 @@ def test_an_outbox_that_fails_is_tried_again_later(caplog: pytest.LogCaptureFixt
                 raise sqlite3.OperationalError("database is locked")
             return super().claim()
 
-    r = rig(outbox=lambda clock: LockedOnce(100, clock=clock))
+    r = rig(outbox=lambda wall, mono: LockedOnce(100, clock=wall))
     r.add(1)
     assert r.sender.step() == STORE_RETRY
     assert "database is locked" in caplog.text

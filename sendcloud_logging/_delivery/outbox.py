@@ -49,8 +49,12 @@ class Leftovers(NamedTuple):
 class Outbox(Protocol):
     """Where payloads wait between the intake thread and the sender thread."""
 
-    #: The ``stats()`` counter a record taken in counts under (the spool's ``spooled``), or None.
-    counts_as: Optional[str]
+    @property
+    def counts_as(self) -> Optional[str]:
+        """The ``stats()`` counter the record just taken in counts under (the spool's ``spooled``, or its
+        ``spool_error`` for one its memory fallback took), or None; read right after ``add``/``fold``."""
+        ...
+
     #: Seconds the sender looks again when nothing is ready (others may add to a shared spool); None: it waits.
     idle_poll: Optional[float]
 
@@ -122,13 +126,16 @@ class MemoryOutbox:
     counts_as: Optional[str] = None
     idle_poll: Optional[float] = None
 
-    def __init__(self, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, max_entries: int, clock: Callable[[], float] = time.monotonic, *, tag: Optional[str] = None
+    ) -> None:
         self._max = max_entries
         self._clock = clock
+        self._tag = tag  # refs become (tag, n): the spool's fallback tells its entries from rows by it
         self._lock = threading.Lock()
-        self._entries: dict[int, Entry] = {}
-        self._heap: list[tuple[float, int]] = []
-        self._claimed: set[int] = set()
+        self._entries: dict[Any, Entry] = {}
+        self._heap: list[tuple[float, Any]] = []
+        self._claimed: set[Any] = set()
         self._seq = itertools.count(1)
 
     def __len__(self) -> int:
@@ -147,11 +154,11 @@ class MemoryOutbox:
         with self._lock:
             return sum(1 + e.more for e in self._entries.values())
 
-    def add(self, integration_id: Any, payload: Payload, created: float, *, hold_for: float = 0.0) -> int:
+    def add(self, integration_id: Any, payload: Payload, created: float, *, hold_for: float = 0.0) -> Any:
         """See ``Outbox.add``."""
         not_before = self._clock() + hold_for if hold_for > 0 else 0.0
         with self._lock:
-            ref = next(self._seq)
+            ref: Any = next(self._seq) if self._tag is None else (self._tag, next(self._seq))
             self._entries[ref] = Entry(
                 ref, integration_id, payload, created, not_before=not_before, held=hold_for > 0
             )

@@ -63,11 +63,15 @@ class Pause:
         self._strikes = 0
 
     def pause(self, retry_after: Optional[float]) -> float:
-        """Pause for ``retry_after`` seconds, or an exponential backoff; returns the pause length."""
+        """Pause for ``retry_after`` seconds, or an exponential backoff; returns the pause length.
+
+        Either is capped at ``cap`` (the policy's ``max_backoff``): one ``Retry-After: 86400``, or an HTTP date
+        far ahead, must not stop delivery for a day. A 429 after the pause pauses again, at no attempt's cost.
+        """
         if retry_after is None:
             seconds = backoff(self._strikes, self._base, self._cap, no_jitter)
         else:
-            seconds = max(0.0, retry_after)
+            seconds = min(max(0.0, retry_after), self._cap)
         self._strikes += 1
         self._until = max(self._until, self._clock() + seconds)
         return seconds
@@ -84,8 +88,9 @@ class Pause:
 class CircuitBreaker:
     """Stop hammering a dead endpoint: open after ``threshold`` failures in a row, then probe once.
 
-    States: closed (send freely); open (send nothing until the cooldown ends); half-open (one probe may
-    go; its success closes the circuit, its failure opens it again with a doubled cooldown, capped).
+    States: closed (send freely); open (send nothing until the cooldown ends); half-open (one real POST
+    may go; any answer but an outage closes the circuit, an outage opens it again with a doubled cooldown,
+    capped).
     """
 
     def __init__(self, threshold: int, cooldown: float, max_cooldown: float, clock: Clock = time.monotonic) -> None:

@@ -26,6 +26,7 @@ from ..errors import (
     RateLimitedError,
     SendcloudError,
     TransportError,
+    WrongURLError,
 )
 
 #: Statuses worth another attempt (urllib3's list plus 408 and 429). Any other 5xx is retried too: a
@@ -134,7 +135,7 @@ class DeliveryPolicy:
             return Outcome(Action.DROP, reason="payload_error", detail=f"{type(error).__name__}: {error}")
         if isinstance(error, RateLimitedError):
             return Outcome(Action.PAUSE, delay=error.retry_after, detail=detail)
-        if isinstance(error, ConfigurationError):  # an unusable URL or id: no attempt can pass
+        if isinstance(error, (ConfigurationError, WrongURLError)):  # an unusable URL or id: no attempt can pass
             return Outcome(Action.DROP, reason="misconfigured", detail=detail)
         if isinstance(error, AuthenticationError):
             if self.hold_on_auth_failure:

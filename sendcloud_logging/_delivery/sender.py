@@ -4,13 +4,15 @@ One ``step()`` claims at most one ready entry and returns how long to wait befor
 worker's sender thread calls it in a loop, and a test calls it directly with a fake clock. Pacing lives
 here as state: the 429 pause and the circuit breaker for the whole sender, and per account (one handler
 may send for many Sendcloud accounts through ``credentials``) a send window (rate limit) and the time its refused
-credentials may be tried again. Why an attempt failed, and what follows from it, is ``policy.py``'s.
+credentials may be tried again. A half-open circuit's probe is the next log's own POST, so the circuit
+closes exactly when POSTs work again (a GET of the list endpoint could fail while POSTs pass). Why an
+attempt failed, and what follows from it, is ``policy.py``'s.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Protocol
 
@@ -30,8 +32,6 @@ class Client(Protocol):
     """The part of ``SendcloudClient`` the sender uses."""
 
     def create_log(self, integration_id: Any, payload: Payload, *, timeout: Optional[float] = None) -> Any: ...
-
-    def iter_logs(self, integration_id: Any = None, page_size: int = 25) -> Iterator[Any]: ...
 
     def close(self) -> None: ...
 
@@ -168,10 +168,8 @@ class Sender:
             else:
                 self._apply(entry, account, outcome)
             return
-        if self._breaker.is_open and not self._probe(entry.integration_id):
-            self._breaker.failed()
-            self._defer(entry, 0.0)
-            return
+        # An open circuit whose cooldown is over (``_gate`` held us until then) is half-open: this entry's
+        # POST is the probe. Its answer closes the circuit or opens it again (``_apply``).
         wait = account.delay()
         if wait > 0:  # this account is at its limit: other accounts' entries go first
             self._defer(entry, wait)
@@ -206,6 +204,8 @@ class Sender:
             if self._breaker.is_open:  # an outage costs no attempt: the entry waits for the probe
                 self._defer(entry, 0.0)
                 return
+        elif outcome.action is not Action.PAUSE:  # any other answer means the API is up: the circuit closes
+            self._breaker.succeeded()
         if outcome.action is Action.RETRY:
             self._stats.add("retried")
             self._call(self._outbox.retry, entry, outcome.delay or 0.0)
@@ -228,19 +228,6 @@ class Sender:
             self._stats.drop(outcome.reason, detail=detail)
             if outcome.outage:
                 self._stats.add("failed")
-
-    def _probe(self, integration_id: Any) -> bool:
-        """Half-open circuit: one cheap GET tells whether the API answers at all."""
-        error: Optional[BaseException] = None
-        try:
-            next(iter(self._get_client().iter_logs(integration_id, page_size=1)), None)
-        except Exception as exc:  # noqa: BLE001  # the policy tells an outage from any other answer
-            error = exc
-        if self._policy.is_outage(error):
-            self.last_error = str(error)
-            return False
-        self._breaker.succeeded()
-        return True
 
     def _account(self, integration_id: Any) -> AccountState:
         """The state of the account an integration's entries are sent with (one account without ``account_of``)."""

@@ -30,6 +30,7 @@ DROP_REASONS = {
     "payload_error": "the record could not be turned into a log",
     "no_integration_id": "the record has no integration_id and the handler none either",
     "spool_full": "the disk spool was full",
+    "spool_error": "the disk spool failed and its memory fallback was full too",
     "misconfigured": "the handler's configuration cannot reach the API (a bad URL or id)",
     "expired": "they waited in the spool longer than spool_max_age",
 }
