@@ -8,12 +8,14 @@ storm signature) for the intake, and a client factory for the sender.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Hashable
 from typing import Any, Callable, Optional, Union
 
 from ._capture import capture_record, message
+from ._delivery import exit
 from ._delivery.intake import Intake, Job
 from ._delivery.outbox import MemoryOutbox, Outbox
 from ._delivery.sender import Sender
@@ -140,6 +142,7 @@ class SendcloudHandler(logging.Handler):
         spool = settings.spool_path is not None
         self._stats = Stats()
         self._drain: Optional[tuple[float, int]] = None  # how long the last flush() waited, and records queued then
+        exit.install()  # before any exit: logging.shutdown() must know it is the exit's
         self._worker = BackgroundWorker(
             self._stages,
             queue_size=settings.queue_size,
@@ -203,8 +206,13 @@ class SendcloudHandler(logging.Handler):
         """
         if timeout is not None:
             return self._worker.flush(float(timeout))
+        if exit.holds_logging_lock():  # dictConfig/fileConfig replacing us: close() hands the wait to a thread
+            return self._worker.flush(0.0)
         queued, began = self._queued(), time.monotonic()
-        done = self._worker.flush(self._settings.shutdown_timeout)
+        if exit.exiting():
+            done = self._exit_wait(self._settings.shutdown_timeout)
+        else:
+            done = self._worker.flush(self._settings.shutdown_timeout)
         self._drain = (time.monotonic() - began, queued)
         return done
 
@@ -219,8 +227,14 @@ class SendcloudHandler(logging.Handler):
         spent = 0.0
         if self._drain is not None and self._drain[1] == self._queued():
             spent = self._drain[0]  # the flush's own wait, not the time since: an early flush() costs nothing
+        timeout = self._settings.shutdown_timeout
         try:
-            self._worker.close(self._settings.shutdown_timeout, spent=spent)
+            if exit.holds_logging_lock():  # reconfiguration: the worker may need that lock to finish (exit.py)
+                exit.close_later(functools.partial(self._worker.close, timeout, spent=spent), timeout - spent)
+            elif exit.exiting():
+                self._exit_close(timeout, spent)
+            else:
+                self._worker.close(timeout, spent=spent)
         finally:
             super().close()
 
@@ -231,6 +245,28 @@ class SendcloudHandler(logging.Handler):
     def __repr__(self) -> str:
         level = logging.getLevelName(self.level)
         return f"<{type(self).__name__} integration_id={self._settings.integration_id} ({level})>"
+
+    def _exit_wait(self, timeout: float) -> bool:
+        """``flush()`` at exit: announced when it lasts, and Ctrl-C drops what is left with a count."""
+        try:
+            return exit.wait_explained(self._worker.flush, timeout, self._worker.waiting, timeout)
+        except KeyboardInterrupt:
+            self._exit_close(0.0, 0.0, why=exit.INTERRUPTED)
+            return False
+
+    def _exit_close(self, timeout: float, spent: float, why: Optional[str] = None) -> None:
+        """``close()`` at exit: the wait is announced as ``flush()``'s is, and Ctrl-C never ends in a traceback."""
+        shown = self._settings.shutdown_timeout
+        try:
+            if self._worker.closed:  # Ctrl-C during flush() closed it already
+                return
+            if why is None and timeout - spent > 0 and not self._worker.flush(0.0):
+                began = time.monotonic()
+                exit.wait_explained(self._worker.flush, timeout - spent, self._worker.waiting, shown)
+                spent += time.monotonic() - began
+            self._worker.close(timeout, spent=spent, why=why)
+        except KeyboardInterrupt:
+            self._worker.close(0.0, why=exit.INTERRUPTED)  # counts what is left, unless the close already did
 
     def _queued(self) -> int:
         """Records handed to the worker so far: a flush() and a close() with none in between are one drain."""

@@ -16,6 +16,7 @@ from collections import deque
 from typing import Any, Callable, Optional
 
 from .._diagnostics import logger
+from .exit import INTERRUPTED
 from .stages import Stages
 from .stats import Stats
 
@@ -97,10 +98,21 @@ class BackgroundWorker:
                 self._progress.wait(min(remaining, FLUSH_POLL))
         return True
 
-    def close(self, timeout: float, *, spent: float = 0.0) -> int:
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` began: nothing more is accepted or waited for."""
+        return self._deadline is not None and self._pid == os.getpid()
+
+    def waiting(self) -> int:
+        """Records neither delivered nor dropped yet: queued, being prepared, or behind the outbox's entries."""
+        return len(self._jobs) + self._holding + self._stages.sender.records()
+
+    def close(self, timeout: float, *, spent: float = 0.0, why: Optional[str] = None) -> int:
         """Deliver what is queued within ``timeout`` seconds, then stop; return how many logs were left.
 
         ``spent``: seconds of ``timeout`` a ``flush()`` right before already used (``logging.shutdown()``).
+        ``why``: what the stderr line says ended the delivery (default: the timeout passed). A
+        KeyboardInterrupt during the wait ends it at once: what is left is counted, then it is raised again.
         """
         if self._pid != os.getpid():
             self._reset()
@@ -110,14 +122,21 @@ class BackgroundWorker:
         self._stages.sender.closing(self._deadline)
         self._wake_intake.set()
         self._wake_sender.set()
-        for thread in self._threads:
-            if thread is not threading.current_thread():
-                thread.join(self._remaining() + JOIN_GRACE)
+        interrupted = False
+        try:
+            for thread in self._threads:
+                if thread is not threading.current_thread():
+                    thread.join(self._remaining() + JOIN_GRACE)
+        except KeyboardInterrupt:
+            interrupted, why = True, INTERRUPTED
+            self._deadline = self._clock()
         unprocessed = len(self._jobs) + self._holding  # never reached the intake stage, or stuck in it
         self._jobs.clear()
         alive = any(t.is_alive() for t in self._threads)
-        left, kept = self._stages.sender.finish(unprocessed, timeout, release=not alive)
+        left, kept = self._stages.sender.finish(unprocessed, timeout, release=not alive, why=why)
         self._left_at_close = left + kept
+        if interrupted:
+            raise KeyboardInterrupt
         return left
 
     def _start(self) -> None:

@@ -1,0 +1,85 @@
+"""Exit explained, in real child processes: the line before a long wait, Ctrl-C during it, no ResourceWarning.
+
+The rules are ``_delivery/exit.py``'s; reconfiguration is ``test_dictconfig.py``'s, a dropped handler
+``test_handler.py``'s.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from sendcloud_logging.inbox import Inbox
+
+from .conftest import PUBLIC_KEY, SECRET_KEY, LineReader
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = textwrap.dedent(
+    """
+    import logging, sys
+    from sendcloud_logging import SendcloudHandler
+    log = logging.getLogger("app")
+    log.addHandler(SendcloudHandler(base_url="https://shop.example", shutdown_timeout=float(sys.argv[1]),
+                                    max_retries=1000, max_backoff=0.2))
+    for i in range(3):
+        log.error("record %d", i)  # one log and a storm summary of the other two: three records
+    print("logged", flush=True)
+    """
+)
+
+
+def env_for(inbox: Inbox) -> dict[str, str]:
+    return dict(
+        os.environ,
+        SENDCLOUD_INTEGRATION_ID="21",
+        SENDCLOUD_PUBLIC_KEY=PUBLIC_KEY,
+        SENDCLOUD_SECRET_KEY=SECRET_KEY,
+        SENDCLOUD_API_URL=inbox.api_url,
+        PYTHONUNBUFFERED="1",
+    )
+
+
+def test_ctrl_c_during_the_exit_wait_drops_with_a_count_and_no_traceback(inbox: Inbox) -> None:
+    inbox.refuse()  # nothing but the deadline or Ctrl-C ends the wait: 60 s of retries
+    with subprocess.Popen([sys.executable, "-c", SCRIPT, "60"], env=env_for(inbox), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stderr is not None
+            err = LineReader(proc.stderr)
+            # Said before the wait, with the configured timeout, once it lasts beyond half a second.
+            err.expect(r"^sendcloud-logging: delivering 3 log\(s\) to Sendcloud, up to 60 s \(Ctrl-C drops them\)$")
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=20) == 0
+            text = err.text()
+        finally:
+            proc.kill()
+    assert "sendcloud-logging: 3 log(s) were not delivered: interrupted (Ctrl-C)\n" in text
+    assert "Traceback" not in text
+    assert "KeyboardInterrupt" not in text
+    assert text.count("\n") == 2, "".join(err.seen)  # the announcement and the count: nothing else
+
+
+def test_the_exit_line_names_the_configured_shutdown_timeout(inbox: Inbox) -> None:
+    inbox.refuse()
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, "1.5"], env=env_for(inbox), capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "delivering 3 log(s) to Sendcloud, up to 1.5 s (Ctrl-C drops them)" in proc.stderr
+    assert "3 log(s) were not delivered: shutdown_timeout of 1.5 s passed" in proc.stderr
+
+
+def test_a_quick_exit_says_nothing_and_leaves_no_socket_open(inbox: Inbox) -> None:
+    """Under ``-X dev`` an unclosed kept-alive socket is a ResourceWarning; here it would be an error."""
+    proc = subprocess.run(
+        [sys.executable, "-X", "dev", "-W", "error::ResourceWarning", "-c", SCRIPT, "5"],
+        env=env_for(inbox), capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # no announcement (the wait was short), no warning
+    assert inbox.count(21) == 2  # the first record, and one summary of the other two
