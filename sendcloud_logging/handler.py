@@ -15,6 +15,7 @@ from collections.abc import Hashable
 from typing import Any, Callable, Optional, Union
 
 from ._capture import capture_record, message
+from ._capture.reentry import MAX_DEPTH, Reentry
 from ._delivery import exit
 from ._delivery.intake import Intake, Job
 from ._delivery.outbox import MemoryOutbox, Outbox
@@ -142,6 +143,7 @@ class SendcloudHandler(logging.Handler):
         spool = settings.spool_path is not None
         self._stats = Stats()
         self._drain: Optional[tuple[float, int]] = None  # how long the last flush() waited, and records queued then
+        self._reentry = Reentry(self._count_nested)
         exit.install()  # before any exit: logging.shutdown() must know it is the exit's
         self._worker = BackgroundWorker(
             self._stages,
@@ -169,17 +171,10 @@ class SendcloudHandler(logging.Handler):
         """Filter the record, then ``emit`` it, without ``logging.Handler.handle``'s I/O lock.
 
         ``emit`` only appends to the worker's thread-safe queue: the lock would make every logging call
-        of every thread take turns for nothing.
+        of every thread take turns for nothing. A record logged while this thread is already in here (a
+        filter, Formatter or finalizer that logs, a signal handler) is put aside and handled right after.
         """
-        if not self.filters:  # the usual case: nothing to ask
-            self.emit(record)
-            return True
-        rv = self.filter(record)
-        if isinstance(rv, logging.LogRecord):  # Python 3.12+: a filter may hand back a replacement record
-            record = rv
-        if rv:
-            self.emit(record)
-        return bool(rv)
+        return bool(self._reentry.run(record, self._filtered))
 
     def emit(self, record: logging.LogRecord) -> None:
         """Capture the record and queue it; never blocks on the network, never raises.
@@ -187,8 +182,25 @@ class SendcloudHandler(logging.Handler):
         Only copies of what may change after the call are taken here (``capture_record``); the snapshot,
         the payload, redaction and JSON are built on the worker thread.
         """
+        self._reentry.run(record, self._emit)
+
+    def _filtered(self, record: logging.LogRecord) -> bool:
+        if not self.filters:  # the usual case: nothing to ask
+            self._emit(record)
+            return True
+        rv = self.filter(record)
+        if isinstance(rv, logging.LogRecord):  # Python 3.12+: a filter may hand back a replacement record
+            record = rv
+        if rv:
+            self._emit(record)
+        return bool(rv)
+
+    def _emit(self, record: logging.LogRecord) -> None:
         try:
             if self._is_own(record):
+                return
+            if record.thread in self._worker.thread_idents:  # logged by user code the worker runs: it would loop
+                self._stats.drop("own_thread", detail=f"logger {record.name!r}")
                 return
             capture = capture_record(record, self._message(record), keep_record=self._keep_records)
             self._worker.submit(Job(capture, record.msg))
@@ -273,10 +285,12 @@ class SendcloudHandler(logging.Handler):
         return int(self._stats.snapshot()["queued"])
 
     def _is_own(self, record: logging.LogRecord) -> bool:
-        """Records of this library, its worker thread and the HTTP stack below it would loop."""
-        if str(record.name).partition(".")[0] in OWN_LOGGERS:
-            return True
-        return record.thread in self._worker.thread_idents
+        """Records of this library and the HTTP stack below it would loop; they are not the application's."""
+        return str(record.name).partition(".")[0] in OWN_LOGGERS
+
+    def _count_nested(self, n: int) -> None:
+        """Records caused by handling records, beyond ``reentry.MAX_DEPTH`` levels: counted, not handled."""
+        self._stats.drop("own_thread", n, detail=f"logged while handling a log, {MAX_DEPTH} levels deep")
 
     def _message(self, record: logging.LogRecord) -> str:
         """The formatted message, never a traceback: merchants read it."""
