@@ -11,12 +11,13 @@ from __future__ import annotations
 import functools
 import logging
 import time
+import weakref
 from collections.abc import Hashable
 from typing import Any, Callable, Optional, Union
 
 from ._capture import capture_record, message
 from ._capture.reentry import MAX_DEPTH, Reentry
-from ._delivery import exit
+from ._delivery import exit, fork
 from ._delivery.intake import Intake, Job
 from ._delivery.outbox import MemoryOutbox, Outbox
 from ._delivery.sender import Sender
@@ -297,8 +298,13 @@ class SendcloudHandler(logging.Handler):
         return message(record, self.formatter)
 
     def _stages(self) -> Stages:
-        """One worker's intake and sender over a fresh outbox (again in a forked child)."""
+        """One worker's intake and sender over a fresh outbox (again in a forked child).
+
+        In a child of multiprocessing, which ends without ``logging.shutdown()``, the handler is also closed
+        at the child's end (``fork.py``).
+        """
         s = self._settings
+        fork.at_child_exit(functools.partial(_close_if_alive, weakref.ref(self)))
         outbox: Outbox
         if s.spool_path is None:
             outbox = MemoryOutbox(s.queue_size)
@@ -334,3 +340,10 @@ class SendcloudHandler(logging.Handler):
             verify=s.verify,
             allow_insecure_http=s.allow_insecure_http,
         )
+
+
+def _close_if_alive(ref: weakref.ref[SendcloudHandler]) -> None:
+    """Close the handler ``ref`` points to, unless it is gone; for the end of a multiprocessing child."""
+    handler = ref()
+    if handler is not None:
+        handler.close()
