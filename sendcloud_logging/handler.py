@@ -147,11 +147,18 @@ class SendcloudHandler(logging.Handler):
         self._reentry = Reentry(self._count_nested)
         exit.install()  # before any exit: logging.shutdown() must know it is the exit's
         self._worker = BackgroundWorker(
-            self._stages,
+            _weakly(self._stages),  # the worker's threads must not keep the handler alive (see below)
             queue_size=settings.queue_size,
             stats=self._stats,
             start_now=spool,  # a spool may hold what an earlier process left: send it without waiting for a record
         )
+        # Dropped without close() (no logger holds it any more): closed when collected, without waiting on the
+        # collecting thread, so its threads end after delivering what they hold. Exit is logging.shutdown()'s.
+        self._collected = weakref.finalize(
+            self, exit.close_later, functools.partial(self._worker.close, settings.shutdown_timeout),
+            settings.shutdown_timeout,
+        )
+        self._collected.atexit = False
 
     @property
     def integration_id(self) -> Optional[int]:
@@ -241,6 +248,7 @@ class SendcloudHandler(logging.Handler):
         if self._drain is not None and self._drain[1] == self._queued():
             spent = self._drain[0]  # the flush's own wait, not the time since: an early flush() costs nothing
         timeout = self._settings.shutdown_timeout
+        self._collected.detach()
         try:
             if exit.holds_logging_lock():  # reconfiguration: the worker may need that lock to finish (exit.py)
                 exit.close_later(functools.partial(self._worker.close, timeout, spent=spent), timeout - spent)
@@ -310,36 +318,53 @@ class SendcloudHandler(logging.Handler):
             outbox = MemoryOutbox(s.queue_size)
         else:
             outbox = SpoolOutbox(s.spool_path, s.spool_max_bytes, s.spool_max_age)
-        account_of = None if s.credentials is None else self._account_of
+        # The stages hold settings, never the handler: the threads that run them keep them alive.
+        account_of = None if s.credentials is None else functools.partial(_account_of, s.credentials)
         return Stages(
             Intake(self._pipeline, outbox, self._stats, window=s.summary_window),
-            Sender(self._new_client, outbox, self._stats, s.delivery, account_of=account_of),
+            Sender(functools.partial(_new_client, s), outbox, self._stats, s.delivery, account_of=account_of),
         )
-
-    def _account_of(self, integration_id: Any) -> Hashable:
-        """The key pair's public key an integration's logs go with: pacing and refusals are kept per account."""
-        credentials = self._settings.credentials
-        try:
-            pair = credentials(integration_id) if credentials is not None else None
-        except Exception:  # noqa: BLE001  # the client reports this when it sends; here only the account is sought
-            pair = None
-        keys = key_pair(pair)
-        return keys[0] if keys is not None else ("integration", integration_id)
 
     def _new_client(self) -> SendcloudClient:
-        s: Settings = self._settings
-        return SendcloudClient(
-            public_key=s.public_key,
-            secret_key=s.secret_key,
-            client_id=s.client_id,
-            client_secret=s.client_secret,
-            token_url=s.token_url,
-            credentials=s.credentials,
-            api_url=s.api_url,
-            timeout=s.timeout,
-            verify=s.verify,
-            allow_insecure_http=s.allow_insecure_http,
-        )
+        return _new_client(self._settings)
+
+
+def _weakly(method: Callable[[], Stages]) -> Callable[[], Stages]:
+    """``method`` of an object, called through a weak reference: the caller does not keep the object alive."""
+    ref = weakref.WeakMethod(method)
+
+    def call() -> Stages:
+        bound = ref()
+        if bound is None:
+            raise ReferenceError("the handler was garbage-collected")
+        return bound()
+
+    return call
+
+
+def _account_of(credentials: Optional[Credentials], integration_id: Any) -> Hashable:
+    """The key pair's public key an integration's logs go with: pacing and refusals are kept per account."""
+    try:
+        pair = credentials(integration_id) if credentials is not None else None
+    except Exception:  # noqa: BLE001  # the client reports this when it sends; here only the account is sought
+        pair = None
+    keys = key_pair(pair)
+    return keys[0] if keys is not None else ("integration", integration_id)
+
+
+def _new_client(s: Settings) -> SendcloudClient:
+    return SendcloudClient(
+        public_key=s.public_key,
+        secret_key=s.secret_key,
+        client_id=s.client_id,
+        client_secret=s.client_secret,
+        token_url=s.token_url,
+        credentials=s.credentials,
+        api_url=s.api_url,
+        timeout=s.timeout,
+        verify=s.verify,
+        allow_insecure_http=s.allow_insecure_http,
+    )
 
 
 def _close_if_alive(ref: weakref.ref[SendcloudHandler]) -> None:
