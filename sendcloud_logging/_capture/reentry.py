@@ -53,24 +53,42 @@ class Reentry:
             else:
                 state.aside.append((state.depth + 1, record, handle))
             return None
-        result: object = None
-        state.aside.append((0, record, handle))
-        while state.aside:  # again when a signal handler put one aside between the last look and the end
+        state.inside = True
+        try:
+            result = handle(record)
+            if state.aside:
+                self._drain(state)
+        except BaseException:
+            self._abandon(state)
+            raise
+        finally:
+            self._leave(state)
+        while state.aside:  # a signal handler put one aside between the last look and the leaving
             state.inside = True
             try:
-                while state.aside:
-                    state.depth, item, fn = state.aside.popleft()
-                    value = fn(item)
-                    if item is record:
-                        result = value
-            except BaseException:  # KeyboardInterrupt mid-handle: what waits aside is counted, not lost silently
-                state.over += len(state.aside)
-                state.aside.clear()
+                self._drain(state)
+            except BaseException:
+                self._abandon(state)
                 raise
             finally:
-                state.depth = 0
-                over, state.over = state.over, 0
-                state.inside = False
-                if over:
-                    self._count(over)
+                self._leave(state)
         return result
+
+    @staticmethod
+    def _drain(state: _ThreadState) -> None:
+        while state.aside:
+            state.depth, item, fn = state.aside.popleft()
+            fn(item)
+
+    @staticmethod
+    def _abandon(state: _ThreadState) -> None:
+        """An exception (KeyboardInterrupt) mid-handle: what waits aside is counted, not lost silently."""
+        state.over += len(state.aside)
+        state.aside.clear()
+
+    def _leave(self, state: _ThreadState) -> None:
+        state.depth = 0
+        state.inside = False
+        if state.over:
+            over, state.over = state.over, 0
+            self._count(over)
