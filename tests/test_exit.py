@@ -83,3 +83,29 @@ def test_a_quick_exit_says_nothing_and_leaves_no_socket_open(inbox: Inbox) -> No
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no announcement (the wait was short), no warning
     assert inbox.count(21) == 2  # the first record, and one summary of the other two
+
+
+RELOAD_SCRIPT = textwrap.dedent(
+    """
+    import logging.config, os
+    config = {
+        "version": 1,
+        "handlers": {"sendcloud": {"class": "sendcloud_logging.SendcloudHandler", "base_url": "https://shop.example",
+                                   "summary_window": 0}},
+        "root": {"handlers": ["sendcloud"]},
+    }
+    logging.config.dictConfig(config)
+    for i in range(10):
+        logging.error("before the reload %d", i)
+    logging.config.dictConfig(config)  # the old handler's worker delivers after this returns...
+    """  # ...and the process exits right away: exit waits for it
+)
+
+
+def test_exit_right_after_a_reload_waits_for_the_old_handler(inbox: Inbox) -> None:
+    inbox.latency = 0.05  # all ten are still on their way when the process ends
+    proc = subprocess.run([sys.executable, "-c", RELOAD_SCRIPT], env=env_for(inbox), capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert inbox.count(21) == 10
+    assert "not delivered" not in proc.stderr
