@@ -156,7 +156,7 @@ class SendcloudHandler(logging.Handler):
         # collecting thread, so its threads end after delivering what they hold. Exit is logging.shutdown()'s.
         self._collected = weakref.finalize(
             self, exit.close_later, functools.partial(self._worker.close, settings.shutdown_timeout),
-            settings.shutdown_timeout,
+            settings.shutdown_timeout, self._worker.waiting,
         )
         self._collected.atexit = False
 
@@ -251,7 +251,8 @@ class SendcloudHandler(logging.Handler):
         self._collected.detach()
         try:
             if exit.holds_logging_lock():  # reconfiguration: the worker may need that lock to finish (exit.py)
-                exit.close_later(functools.partial(self._worker.close, timeout, spent=spent), timeout - spent)
+                closing = functools.partial(self._worker.close, timeout, spent=spent)
+                exit.close_later(closing, timeout - spent, self._worker.waiting)
             elif exit.exiting():
                 self._exit_close(timeout, spent)
             else:

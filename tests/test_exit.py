@@ -109,3 +109,21 @@ def test_exit_right_after_a_reload_waits_for_the_old_handler(inbox: Inbox) -> No
     assert proc.returncode == 0, proc.stderr
     assert inbox.count(21) == 10
     assert "not delivered" not in proc.stderr
+
+
+def test_ctrl_c_while_exit_waits_for_an_old_handler_drops_with_a_count(inbox: Inbox) -> None:
+    inbox.refuse()
+    script = RELOAD_SCRIPT.replace('"summary_window": 0', '"summary_window": 0, "shutdown_timeout": 60')
+    with subprocess.Popen([sys.executable, "-c", script], env=env_for(inbox), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stderr is not None
+            err = LineReader(proc.stderr)
+            err.expect(r"^sendcloud-logging: delivering 10 log\(s\) to Sendcloud, up to \d+ s \(Ctrl-C drops them\)$")
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=20) == 0
+            text = err.text()
+        finally:
+            proc.kill()
+    assert "sendcloud-logging: 10 log(s) were not delivered: interrupted (Ctrl-C)\n" in text
+    assert "Traceback" not in text

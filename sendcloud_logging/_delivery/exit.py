@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -37,6 +38,26 @@ CLOSE_GRACE = 0.5
 
 
 
+class _Closing:
+    """A close handed to a thread: when it ends at the latest, and how many records its worker still holds.
+
+    ``done`` is an Event, not ``Thread.is_alive()``: a ``join()`` that Ctrl-C interrupts marks a thread that
+    still runs as stopped (CPython 3.11's bpo-45274 handling).
+    """
+
+    def __init__(self, end: float, waiting: Callable[[], int]) -> None:
+        self.end, self.waiting, self.done = end, waiting, threading.Event()
+
+    def left(self) -> int:
+        """Records its worker still holds; 0 once it is done (a count for one stderr line, never raising)."""
+        if self.done.is_set():
+            return 0
+        try:
+            return self.waiting()
+        except Exception:  # noqa: BLE001  # a broken outbox counts nothing
+            return 0
+
+
 class _Process:
     """Whether the exit hook is registered, whether the interpreter exits, and the closes handed to threads."""
 
@@ -44,7 +65,7 @@ class _Process:
         self.lock = threading.Lock()
         self.installed = False
         self.exiting = False
-        self.closing: list[tuple[threading.Thread, float]] = []  # each with the monotonic time it ends at the latest
+        self.closing: list[_Closing] = []
 
 
 _process = _Process()
@@ -79,12 +100,21 @@ def holds_logging_lock() -> bool:
         return False
 
 
-def close_later(close: Callable[[], Any], timeout: float) -> None:
+def close_later(close: Callable[[], Any], timeout: float, waiting: Callable[[], int] = lambda: 0) -> None:
     """Run ``close`` (a worker's close within ``timeout`` seconds) on a thread of its own; exit waits for it.
 
-    Where no thread may start (the interpreter is shutting down), ``close`` runs here.
+    ``waiting()`` counts the records the worker still holds (for the line when Ctrl-C ends that wait). Where
+    no thread may start (the interpreter is shutting down), ``close`` runs here.
     """
-    thread = threading.Thread(target=close, name="sendcloud-logging-close", daemon=True)
+    closing = _Closing(time.monotonic() + max(0.0, timeout) + CLOSE_GRACE, waiting)
+
+    def run() -> None:
+        try:
+            close()
+        finally:
+            closing.done.set()
+
+    thread = threading.Thread(target=run, name="sendcloud-logging-close", daemon=True)
     try:
         thread.start()
     except RuntimeError:
@@ -92,8 +122,8 @@ def close_later(close: Callable[[], Any], timeout: float) -> None:
         return
     install()
     with _process.lock:
-        _process.closing = [(t, end) for t, end in _process.closing if t.is_alive()]
-        _process.closing.append((thread, time.monotonic() + max(0.0, timeout) + CLOSE_GRACE))
+        _process.closing = [item for item in _process.closing if not item.done.is_set()]
+        _process.closing.append(closing)
 
 
 def wait_explained(wait: Callable[[float], bool], timeout: float, waiting: Callable[[], int], shown: float) -> bool:
@@ -113,21 +143,34 @@ def wait_explained(wait: Callable[[float], bool], timeout: float, waiting: Calla
 
 
 def _at_exit() -> None:
+    """Exit: ``logging.shutdown()`` comes next; first the closes handed to threads end, each by its deadline."""
     _process.exiting = True
     with _process.lock:
-        closing = list(_process.closing)
+        closing = [item for item in _process.closing if not item.done.is_set()]
+    if not closing:
+        return
     try:
-        for thread, end in closing:
-            thread.join(max(0.0, end - time.monotonic()))
-    except KeyboardInterrupt:  # the closes report their own leftovers once their deadline passes; none to wait for
-        report(f"stopped waiting for closed handlers: {INTERRUPTED}")
+        if not _join(closing, time.monotonic() + EXPLAIN_AFTER):
+            left = sum(item.left() for item in closing)
+            longest = max(item.end for item in closing) - time.monotonic()
+            if left:
+                report(f"delivering {left} log(s) to Sendcloud, up to {max(0.0, longest):.0f} s (Ctrl-C drops them)")
+            _join(closing, math.inf)
+    except KeyboardInterrupt:  # the process ends now: the closes would report only at their deadline
+        left = sum(item.left() for item in closing)
+        if left:
+            report(f"{left} log(s) were not delivered: {INTERRUPTED}")
+
+
+def _join(closing: list[_Closing], until: float) -> bool:
+    """Wait for each close until its own end or ``until``, whichever is first; True when all have ended."""
+    for item in closing:
+        item.done.wait(max(0.0, min(item.end, until) - time.monotonic()))
+    return all(item.done.is_set() for item in closing)
 
 
 def ended(timeout: Optional[float] = None) -> bool:
     """Wait up to ``timeout`` seconds for the closes handed to threads; True when none is left (for tests)."""
-    end = None if timeout is None else time.monotonic() + timeout
     with _process.lock:
-        closing = [t for t, _ in _process.closing]
-    for thread in closing:
-        thread.join(None if end is None else max(0.0, end - time.monotonic()))
-    return not any(t.is_alive() for t in closing)
+        closing = list(_process.closing)
+    return _join(closing, math.inf if timeout is None else time.monotonic() + timeout)

@@ -133,7 +133,8 @@ class BackgroundWorker:
             self._deadline = self._clock()
         unprocessed = len(self._jobs) + self._holding  # never reached the intake stage, or stuck in it
         self._jobs.clear()
-        alive = any(t.is_alive() for t in self._threads)
+        # An interrupted join() marks a thread that still runs as stopped (CPython's bpo-45274): do not trust it.
+        alive = interrupted or any(t.is_alive() for t in self._threads)
         left, kept = self._stages.sender.finish(unprocessed, timeout, release=not alive, why=why)
         self._left_at_close = left + kept
         if interrupted:
