@@ -51,7 +51,7 @@ class BackgroundWorker:
         self._start_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._idents: frozenset[Optional[int]] = frozenset()
-        self._known = threading.Event()  # set once ``thread_idents`` holds both: no job runs before
+        self._idents_lock = threading.Lock()
         self._holding = self._sending = False  # a job may be out of the queue; a step is running
         self._room_wait = False  # the intake waits for the sender: the caller's turn would not help
         self._deadline: Optional[float] = None  # set by close()
@@ -151,17 +151,19 @@ class BackgroundWorker:
                 for thread in threads:
                     thread.start()
             except RuntimeError as exc:  # interpreter shutting down: no new threads
-                self._known.set()  # a thread that did start ends at once: the deadline has passed
                 self._deadline = self._clock()
                 self._stats.drop("shutdown", len(self._jobs), detail=f"no worker thread could start ({exc})")
                 self._jobs.clear()
                 return
             self._threads = threads
-            self._idents = frozenset(t.ident for t in threads)
-            self._known.set()
+            self._known(*(t.ident for t in threads))
+
+    def _known(self, *idents: Optional[int]) -> None:
+        with self._idents_lock:
+            self._idents = self._idents.union(idents)
 
     def _intake_loop(self) -> None:
-        self._known.wait()  # a record a job's user code logs must be known as the worker's from the first job on
+        self._known(threading.get_ident())  # before the first job: a record its user code logs is known as ours
         stage = self._stages.intake
         while self._remaining():
             self._room_wait = self._deadline is None and not stage.has_room()
@@ -196,7 +198,7 @@ class BackgroundWorker:
             self._wake_intake.wait(ROOM_POLL if self._room_wait else None)  # the sender wakes it after each step
 
     def _sender_loop(self) -> None:
-        self._known.wait()
+        self._known(threading.get_ident())
         stage = self._stages.sender
         while True:
             self._wake_sender.clear()  # before the look: a wake-up set after it is kept for the wait below
