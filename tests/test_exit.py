@@ -67,11 +67,11 @@ def test_ctrl_c_during_the_exit_wait_drops_with_a_count_and_no_traceback(inbox: 
 
 def test_the_exit_line_names_the_configured_shutdown_timeout(inbox: Inbox) -> None:
     inbox.refuse()
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, "1.5"], env=env_for(inbox), capture_output=True,
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, "0.8"], env=env_for(inbox), capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    assert "delivering 3 log(s) to Sendcloud, up to 1.5 s (Ctrl-C drops them)" in proc.stderr
-    assert "3 log(s) were not delivered: shutdown_timeout of 1.5 s passed" in proc.stderr
+    assert "delivering 3 log(s) to Sendcloud, up to 0.8 s (Ctrl-C drops them)" in proc.stderr
+    assert "3 log(s) were not delivered: shutdown_timeout of 0.8 s passed" in proc.stderr
 
 
 def test_a_quick_exit_says_nothing_and_leaves_no_socket_open(inbox: Inbox) -> None:
