@@ -127,3 +127,34 @@ def test_ctrl_c_while_exit_waits_for_an_old_handler_drops_with_a_count(inbox: In
             proc.kill()
     assert "sendcloud-logging: 10 log(s) were not delivered: interrupted (Ctrl-C)\n" in text
     assert "Traceback" not in text
+
+
+FORK_AFTER_RELOAD = textwrap.dedent(
+    """
+    import logging.config, os, sys, time
+    config = {
+        "version": 1,
+        "handlers": {"sendcloud": {"class": "sendcloud_logging.SendcloudHandler", "base_url": "https://shop.example",
+                                   "shutdown_timeout": 30}},
+        "root": {"handlers": ["sendcloud"]},
+    }
+    logging.config.dictConfig(config)
+    logging.error("held by the old handler")
+    logging.config.dictConfig(config)  # the old worker goes on for up to 30 s: the API is down
+    began = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        sys.exit(0)  # a normal exit, atexit hooks and all: the parent's close is not the child's to wait for
+    _, status = os.waitpid(pid, 0)
+    print(f"{time.monotonic() - began:.1f}", flush=True)
+    os._exit(0)  # the parent's own wait is not what this test is about
+    """
+)
+
+
+def test_a_forked_child_does_not_wait_at_exit_for_its_parents_closes(inbox: Inbox) -> None:
+    inbox.refuse()
+    proc = subprocess.run([sys.executable, "-c", FORK_AFTER_RELOAD], env=env_for(inbox), capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout) < 15  # far below the 30 s it waited for a close that is not in this process

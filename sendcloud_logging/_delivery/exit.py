@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import logging
 import math
+import os
 import threading
 import time
 from typing import Any, Callable, Optional
@@ -47,6 +48,7 @@ class _Closing:
 
     def __init__(self, end: float, waiting: Callable[[], int]) -> None:
         self.end, self.waiting, self.done = end, waiting, threading.Event()
+        self.pid = os.getpid()  # a forked child inherits the list, never the thread: not its to wait for
 
     def left(self) -> int:
         """Records its worker still holds; 0 once it is done (a count for one stderr line, never raising)."""
@@ -146,7 +148,7 @@ def _at_exit() -> None:
     """Exit: ``logging.shutdown()`` comes next; first the closes handed to threads end, each by its deadline."""
     _process.exiting = True
     with _process.lock:
-        closing = [item for item in _process.closing if not item.done.is_set()]
+        closing = [item for item in _process.closing if not item.done.is_set() and item.pid == os.getpid()]
     if not closing:
         return
     try:
