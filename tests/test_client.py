@@ -179,9 +179,11 @@ def test_insecure_http_can_be_allowed_explicitly() -> None:
     assert check_api_url("http://sendcloud.internal/api/v3", allow_insecure_http=True)
 
 
-def test_verification_cannot_be_turned_off() -> None:
-    with pytest.raises(ConfigurationError):
-        SendcloudClient("a", "b", verify=False)
+@pytest.mark.parametrize("falsy", [False, 0, "", [], 0.0, None, "0", "false", "off"])
+def test_verification_cannot_be_turned_off(falsy: object) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        SendcloudClient("a", "b", verify=falsy)  # type: ignore[arg-type]  # what a config file may hand over
+    assert info.value.key == "verify"
 
 
 def test_timeouts_normalise() -> None:
