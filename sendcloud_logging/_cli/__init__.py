@@ -20,15 +20,35 @@ import sys
 from collections.abc import Sequence
 from typing import Optional
 
-from . import api, demo, serve
-from .arguments import FAILED, build_parser
+from . import api, check, demo, serve, terminal
+from .arguments import FAILED, INTERRUPTED, OK, USAGE, build_parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 failed, 2 usage)."""
-    args = build_parser().parse_args(argv)
-    command = {"serve": serve.serve, "send": api.send, "demo": _demo, "logs": api.logs}[args.command]
-    return command(args)
+    """Run the command line; return the exit code (0 ok, 1 failed, 2 usage, 130 interrupted).
+
+    No path ends in a traceback: a bare ``sendcloud-logging`` prints the help, an unknown option the usage of
+    its own command, Ctrl-C "interrupted" (130), and a reader that closed the pipe (``| head -1``) a quiet exit.
+    """
+    parser = build_parser()
+    words = sys.argv[1:] if argv is None else list(argv)
+    if not words:
+        parser.print_help()
+        return USAGE
+    args, unknown = parser.parse_known_args(words)
+    if unknown:  # the command's own usage, not the top level's
+        args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    command = {"serve": serve.serve, "send": api.send, "demo": _demo, "logs": api.logs, "check": check.check}[
+        args.command
+    ]
+    try:
+        return command(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:
+        terminal.quiet_stdout()
+        return OK
 
 
 def _demo(args: argparse.Namespace) -> int:
