@@ -44,8 +44,9 @@ def explain(exc: SendcloudError, conf: Configuration) -> str:
         return f"{exc}; check {' and '.join(_named(key, where) for key in keys)}"
     if isinstance(exc, ConnectError):
         host = conf.settings.api_url.split("//", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-        serve = "is `sendcloud-logging serve` running, " if is_loopback_host(host) else ""
-        return f"{exc}; {serve}is {_named('api_url', where)} right?"
+        if is_loopback_host(host):
+            return f"{exc}; is `sendcloud-logging serve` running, is {_named('api_url', where)} right?"
+        return f"{exc}; is {_named('api_url', where)} right, and can this machine reach it (a proxy: HTTPS_PROXY)?"
     if isinstance(exc, APIError):
         return f"the API answered {exc.status} {exc.code or '(no code)'}: {exc.detail or '(no detail)'}"
     return str(exc)
