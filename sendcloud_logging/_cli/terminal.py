@@ -40,13 +40,14 @@ def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
 
-def json_line(value: Any) -> str:
-    """One line of JSON, non-ASCII kept readable, but every control and bidi character as a ``\\uXXXX`` escape.
+def json_line(value: Any, indent: Optional[int] = None) -> str:
+    """One line of JSON (or, with ``indent``, a block), non-ASCII kept readable, but every control and bidi
+    character as a ``\\uXXXX`` escape.
 
     ``json.dumps`` already escapes C0 controls; C1 controls, DEL and the bidi controls it writes as they are.
     The escapes are JSON's own, so a tool reading the line gets the log's exact text back.
     """
-    return _UNSAFE.sub(_json_escape, json.dumps(value, ensure_ascii=False, sort_keys=True))
+    return _UNSAFE.sub(_json_escape, json.dumps(value, ensure_ascii=False, sort_keys=indent is None, indent=indent))
 
 
 def error(message: str, stream: Optional[TextIO] = None) -> None:
