@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from sendcloud_logging import SendcloudClient
 from sendcloud_logging._cli import main
 from sendcloud_logging._cli.api import Progress
+from sendcloud_logging._cli.arguments import build_parser
 from sendcloud_logging._cli.demo import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY
 from sendcloud_logging._cli.serve import INBOX_CLIENT_ID, INBOX_CLIENT_SECRET, format_received
 from sendcloud_logging.inbox import Inbox
@@ -324,3 +328,30 @@ def test_serve_prints_a_line_per_log_and_stops_on_sigterm() -> None:
         out.text()  # EOF reached: the pipe may be closed now
         assert proc.stderr is not None
         assert proc.stderr.read() == ""
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_docs_cli_names_every_command_and_flag_and_its_examples_parse() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    for name, sub in _subcommands().items():
+        assert f"## {name}" in text, name
+        for action in sub._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    assert f"`{flag}" in text, f"docs/cli.md does not name {name} {flag}"
+    examples = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+    commands = [
+        line.split("#", 1)[0].split("|", 1)[-1 if line.startswith("pass ") else 0].strip()
+        for block in examples
+        for line in block.replace("\\\n", " ").splitlines()
+    ]
+    commands = [c for c in commands if c.startswith("sendcloud-logging ")]
+    assert len(commands) >= 6
+    for command in commands:
+        _args, unknown = build_parser().parse_known_args(shlex.split(command)[1:])
+        assert not unknown, command
