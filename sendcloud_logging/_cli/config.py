@@ -135,7 +135,8 @@ def client(settings: Settings) -> SendcloudClient:
     )
 
 
-_KEYWORD = re.compile(r"\b(" + "|".join(OPTIONS) + r")=(True\b)?")
+#: A keyword named in a message (``integration_id=``, ``allow_insecure_http=True``, ``public_key/secret_key``).
+_KEYWORD = re.compile(r"\b(" + "|".join(FLAGS) + r")\b(?:=(?:True\b)?)?")
 
 
 def describe(exc: ConfigurationError, given: Mapping[str, Any]) -> str:
@@ -144,5 +145,5 @@ def describe(exc: ConfigurationError, given: Mapping[str, Any]) -> str:
     where = source(exc.key, given) if exc.key in OPTIONS else exc.key
     if where == "default":
         where = FLAGS.get(exc.key, exc.key)
-    message = _KEYWORD.sub(lambda m: FLAGS.get(m.group(1), m.group(0)), exc.message)
+    message = _KEYWORD.sub(lambda m: FLAGS[m.group(1)], exc.message)
     return f"{where}: {message.replace(' (None)', '')}"
