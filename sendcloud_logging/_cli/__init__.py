@@ -1,16 +1,15 @@
-"""The ``sendcloud-logging`` command (also ``python -m sendcloud_logging``): serve, send, demo, logs.
+"""The ``sendcloud-logging`` command (also ``python -m sendcloud_logging``): serve, send, demo, logs, check.
 
 - ``serve``: run the local Inbox (the logs API on your machine) and print a line per log it receives.
 - ``send``: post one test log with ``SendcloudClient`` (to Sendcloud, or to an Inbox with ``--api-url``).
 - ``demo``: real shop failures logged through the README's configuration into a local Inbox, then checked.
 - ``logs``: list logs through the API (or an Inbox), following its pages, as a table or JSON lines.
+- ``check``: verify a production configuration with one harmless GET, without creating a log.
 
-Keys come from ``--public-key``/``--secret-key`` or ``SENDCLOUD_PUBLIC_KEY``/``SENDCLOUD_SECRET_KEY``, or OAuth2
-client credentials from ``--client-id``/``--client-secret`` or ``SENDCLOUD_CLIENT_ID``/``SENDCLOUD_CLIENT_SECRET``;
-they are never printed by ``send`` or ``logs``.
-
-The options are in ``arguments``, each command group in its own module (``serve``, ``api``, ``demo``), and the
-text tables they share in ``tables``.
+Settings come from flags, else the environment, resolved by the handler's own ``resolve`` (``config``); keys
+are never printed. The options are in ``arguments``, each command group in its own module (``serve``, ``api``,
+``check``, ``demo``), the text tables they share in ``tables``, and ``terminal`` keeps control characters out of
+what people read.
 """
 
 from __future__ import annotations
@@ -42,7 +41,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         args.command
     ]
     try:
-        return command(args)
+        code = command(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return INTERRUPTED
