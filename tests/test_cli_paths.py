@@ -18,6 +18,7 @@ from sendcloud_logging._cli.arguments import build_parser
 from sendcloud_logging._cli.serve import _exports
 from sendcloud_logging._settings import resolve
 from sendcloud_logging.inbox import Inbox
+from sendcloud_logging.shop import Shop
 
 from .conftest import LineReader
 from .raw_server import RawRequest, RawServer, reply
@@ -282,3 +283,14 @@ def test_serve_prints_only_exports_the_handler_accepts(host: str) -> None:
     exports["SENDCLOUD_SECRET_KEY"] = "mine"
     settings = resolve({}, exports)  # as the handler reads them: no ConfigurationError
     assert settings.api_url == "http://127.0.0.1:8025/api/v3"
+
+
+def test_an_untrusted_certificate_names_what_the_command_line_has() -> None:
+    with Shop() as shop:  # a self-signed certificate
+        env = _env(SENDCLOUD_PUBLIC_KEY=PUBLIC_KEY, SENDCLOUD_SECRET_KEY=SECRET_KEY)
+        done = cli("logs", "--api-url", f"{shop.https_url}/api/v3", env=env)
+    assert done.returncode == 1
+    (line,) = done.stderr.splitlines()
+    assert "is not trusted" in line
+    assert "set REQUESTS_CA_BUNDLE to a CA bundle that signs it" in line
+    assert "verify=" not in line

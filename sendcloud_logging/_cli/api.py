@@ -14,7 +14,6 @@ from typing import Any
 
 from .._validators import is_loopback_host
 from ..errors import (
-    APIError,
     AuthenticationError,
     ConnectError,
     MissingBaseURLError,
@@ -24,7 +23,7 @@ from ..errors import (
 )
 from . import terminal
 from .arguments import FAILED, OK, USAGE
-from .config import Configuration, UsageError, client, configuration, warn_secrets_on_command_line
+from .config import Configuration, UsageError, client, configuration, for_the_cli, warn_secrets_on_command_line
 from .tables import format_log_table
 
 
@@ -33,7 +32,7 @@ def explain(exc: SendcloudError, conf: Configuration) -> str:
     where = conf.sources
     api_url = conf.settings.api_url
     if isinstance(exc, WrongURLError):
-        return f"{_named('api_url', where)} {api_url} looks wrong: {_for_the_cli(str(exc), where)}"
+        return f"{_named('api_url', where)} {api_url} looks wrong: {for_the_cli(str(exc), where)}"
     if isinstance(exc, NotFoundError) and conf.settings.integration_id is not None:
         return (
             f"integration {conf.settings.integration_id} is not known to these keys ({exc.status} "
@@ -47,19 +46,13 @@ def explain(exc: SendcloudError, conf: Configuration) -> str:
         if is_loopback_host(host):
             return f"{exc}; is `sendcloud-logging serve` running, is {_named('api_url', where)} right?"
         return f"{exc}; is {_named('api_url', where)} right, and can this machine reach it (a proxy: HTTPS_PROXY)?"
-    if isinstance(exc, APIError):
-        return f"the API answered {exc.status} {exc.code or '(no code)'}: {exc.detail or '(no detail)'}"
-    return str(exc)
+    return for_the_cli(str(exc), where)
 
 
 def _named(key: str, sources: dict[str, str]) -> str:
     """The flag, or the environment variable, that gave a setting (the flag when it took the default)."""
     where = sources.get(key, "default")
     return f"--{key.replace('_', '-')}" if where == "default" else where
-
-
-def _for_the_cli(text: str, sources: dict[str, str]) -> str:
-    return text.replace("token_url", _named("token_url", sources)).replace("api_url", _named("api_url", sources))
 
 
 def _configure(args: argparse.Namespace, *, need_integration_id: bool = True) -> Configuration:

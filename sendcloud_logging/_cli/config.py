@@ -137,13 +137,28 @@ def client(settings: Settings) -> SendcloudClient:
 
 #: A keyword named in a message (``integration_id=``, ``allow_insecure_http=True``, ``public_key/secret_key``).
 _KEYWORD = re.compile(r"\b(" + "|".join(FLAGS) + r")\b(?:=(?:True\b)?)?")
+#: Handler hints with no flag, and what the command line offers instead.
+_NO_FLAG = (("pass verify= a CA bundle", "set REQUESTS_CA_BUNDLE to a CA bundle"),)
+
+
+def for_the_cli(text: str, sources: Mapping[str, str]) -> str:
+    """A handler message with each keyword named by where the command's value came from: the flag, or the
+    environment variable (the flag when it took the default)."""
+    for handler_hint, cli_hint in _NO_FLAG:
+        text = text.replace(handler_hint, cli_hint)
+
+    def named(match: re.Match[str]) -> str:
+        where = sources.get(match.group(1), "default")
+        return FLAGS[match.group(1)] if where == "default" or match.group(0).endswith("=True") else where
+
+    return _KEYWORD.sub(named, text).replace(" (None)", "")
 
 
 def describe(exc: ConfigurationError, given: Mapping[str, Any]) -> str:
-    """The handler's message for the command line: the flag or variable the bad value came from, and hints
-    that name flags (``--allow-insecure-http``, ``--integration-id``) instead of keywords."""
+    """The handler's ``ConfigurationError`` for the command line: the flag or variable the bad value came from,
+    and hints that name flags (``--allow-insecure-http``, ``--integration-id``) instead of keywords."""
     where = source(exc.key, given) if exc.key in OPTIONS else exc.key
     if where == "default":
         where = FLAGS.get(exc.key, exc.key)
-    message = _KEYWORD.sub(lambda m: FLAGS[m.group(1)], exc.message)
-    return f"{where}: {message.replace(' (None)', '')}"
+    hints = {name: FLAGS[name] for name in FLAGS}  # a missing value: name the flag to pass
+    return f"{where}: {for_the_cli(exc.message, hints)}"
