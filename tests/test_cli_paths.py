@@ -294,3 +294,33 @@ def test_an_untrusted_certificate_names_what_the_command_line_has() -> None:
     assert "is not trusted" in line
     assert "set REQUESTS_CA_BUNDLE to a CA bundle that signs it" in line
     assert "verify=" not in line
+
+
+@pytest.mark.parametrize("how", ["flag", "stdin"])
+def test_serve_takes_its_secret_from_stdin_and_warns_of_one_on_the_command_line(how: str) -> None:
+    keys = ["--secret-key", SECRET_KEY] if how == "flag" else ["--secret-key-file", "-"]
+    command = [sys.executable, "-m", "sendcloud_logging", "serve", "--port", "0", "--db", ":memory:"]
+    command += ["--public-key", PUBLIC_KEY, *keys]
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        try:
+            proc.stdin.write(f"{SECRET_KEY}\n")
+            proc.stdin.close()
+            out = LineReader(proc.stdout)
+            api_url = out.expect(r"Inbox listening on (\S+)").group(1)
+            out.expect(r"export SENDCLOUD_API_URL=\S+ SENDCLOUD_INTEGRATION_ID=1$")
+            out.expect(r"SENDCLOUD_SECRET_KEY=\.\.\.$")  # the key given is not printed
+            with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url) as client:
+                client.create_log(1, {"base_url": "https://shop.example"})
+            out.expect(r"integration 1")
+            proc.terminate()
+            assert proc.wait(timeout=20) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        stderr = proc.stderr.read()
+    assert SECRET_KEY not in out.text() + stderr
+    assert ("warning: --secret-key shows in the process list" in stderr) == (how == "flag")

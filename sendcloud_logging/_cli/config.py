@@ -12,15 +12,17 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._settings import ENVIRONMENT, OPTIONS, Settings, resolve
-from ..client import SendcloudClient
 from ..errors import ConfigurationError
 from . import terminal
+from .secret_files import read_secret
+
+if TYPE_CHECKING:
+    from ..client import SendcloudClient
 
 #: The handler keywords the CLI takes, with their flags.
 FLAGS = {
@@ -72,19 +74,6 @@ def keywords(given: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in given.items() if not name.startswith(_FROM_FILE)}
 
 
-def read_secret(name: str, flag: str, path: str) -> str:
-    """The first line of a file, or of stdin for ``-``, without its line break."""
-    try:
-        if path == "-":
-            text = sys.stdin.readline()
-        else:
-            with open(path, encoding="utf-8") as file:
-                text = file.readline()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(name, f"{flag} {path!r} cannot be read: {type(exc).__name__}") from None
-    return text.rstrip("\r\n")
-
-
 def warn_secrets_on_command_line(args: argparse.Namespace) -> None:
     """A secret given as a flag is in the process list (``ps``) and the shell's history: say so, and the way out."""
     for name, flag in SECRET_FILES.items():
@@ -122,6 +111,8 @@ def source(name: str, given: Mapping[str, Any]) -> str:
 
 def client(settings: Settings) -> SendcloudClient:
     """A ``SendcloudClient`` with the handler's resolved settings."""
+    from ..client import SendcloudClient  # noqa: PLC0415  # requests, only for the commands that call the API
+
     return SendcloudClient(
         public_key=settings.public_key,
         secret_key=settings.secret_key,

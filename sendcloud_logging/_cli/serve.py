@@ -15,8 +15,8 @@ from .._validators import is_loopback_host
 from ..errors import ConfigurationError
 from . import terminal
 from .arguments import FAILED, OK, USAGE
-from .config import read_secret
 from .demo import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY
+from .secret_files import read_secret
 from .tables import truncate
 
 #: The Inbox's OAuth2 development client (its defaults), printed by ``serve`` like its development keys.
