@@ -11,6 +11,7 @@ import argparse
 import logging
 import sys
 from typing import Any
+from urllib.parse import urlsplit
 
 from .._validators import is_loopback_host
 from ..errors import (
@@ -42,8 +43,7 @@ def explain(exc: SendcloudError, conf: Configuration) -> str:
         keys = ("client_id", "client_secret") if conf.settings.client_id else ("public_key", "secret_key")
         return f"{exc}; check {' and '.join(_named(key, where) for key in keys)}"
     if isinstance(exc, ConnectError):
-        host = conf.settings.api_url.split("//", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0].strip("[]")
-        if is_loopback_host(host):
+        if is_loopback_host(urlsplit(api_url).hostname):
             return f"{exc}; is `sendcloud-logging serve` running, is {_named('api_url', where)} right?"
         return f"{exc}; is {_named('api_url', where)} right, and can this machine reach it (a proxy: HTTPS_PROXY)?"
     return for_the_cli(str(exc), where)
