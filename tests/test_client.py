@@ -25,13 +25,14 @@ from sendcloud_logging import (
     ServerError,
     TLSError,
     ValidationError,
+    WrongURLError,
 )
 from sendcloud_logging.client import USER_AGENT, check_api_url, normalise_timeout
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 
 from .conftest import PUBLIC_KEY, SECRET_KEY, assert_valid_body
-from .fakes import FakeTransport
+from .fakes import FakeTransport, Reply
 
 
 @pytest.fixture
@@ -331,3 +332,39 @@ def test_a_redirect_to_another_host_is_not_followed(status: int) -> None:
     assert "cursor" not in str(info.value)
     assert [(method, auth is not None) for method, _, auth in api.seen] == [("POST", True), ("POST", True)]
     assert other.seen == [("POST" if status in (307, 308) else "GET", "/api/v3/integrations/1/logs?cursor=c", None)]
+
+
+@pytest.mark.parametrize(
+    "following",
+    [
+        "http://api.example/api/v3/integrations/logs?cursor=2",  # https -> http
+        "https://api.example:8443/api/v3/integrations/logs?cursor=2",  # another port
+        "https://elsewhere.example/api/v3/integrations/logs?cursor=2",  # another host
+        "//elsewhere.example/api/v3/integrations/logs?cursor=2",  # another host, relative to the scheme
+    ],
+)
+def test_a_next_page_elsewhere_is_not_followed_with_the_keys(following: str) -> None:
+    def page(request: requests.PreparedRequest) -> Reply:
+        link = {"Content-Type": "application/json", "Link": f'<{following}>; rel="next"'}
+        return Reply(200, {"data": [{"id": 1}]}, link)
+
+    transport = FakeTransport(page)
+    with SendcloudClient("pk", "sk", "https://api.example/api/v3", transport=transport) as client:
+        pages = client.iter_pages(page_size=1)
+        assert next(pages) == [{"id": 1}]
+        with pytest.raises(WrongURLError) as info:
+            next(pages)
+    assert info.value.code == "foreign_next_page"
+    assert [r.url for r in transport.requests] == ["https://api.example/api/v3/integrations/logs?page_size=1"]
+
+
+def test_a_next_page_at_the_same_origin_is_followed() -> None:
+    answers = iter(
+        [
+            Reply(200, {"data": [{"id": 2}]}, {"Link": '<https://API.example:443/api/v3/integrations/logs?c=1>; rel=next'}),
+            Reply(200, {"data": [{"id": 1}]}),
+        ]
+    )
+    transport = FakeTransport(lambda request: next(answers))
+    with SendcloudClient("pk", "sk", "https://api.example/api/v3", transport=transport) as client:
+        assert [log["id"] for log in client.iter_logs(page_size=1)] == [2, 1]
