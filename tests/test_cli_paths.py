@@ -77,7 +77,10 @@ def test_an_unknown_option_shows_the_usage_of_its_command() -> None:
     ("args", "line"),
     [
         (("--api-url", ""), "error: --api-url: must be a non-empty URL; leave it out for the default"),
-        (("--api-url", "panel.sendcloud.sc/api/v3"), "error: --api-url: not an http(s) URL: 'panel.sendcloud.sc/api/v3'"),
+        (
+            ("--api-url", "panel.sendcloud.sc/api/v3"),
+            "error: --api-url: not an http(s) URL: 'panel.sendcloud.sc/api/v3'",
+        ),
         (("--base-url", "myshop.example"), "error: --base-url: must be an http(s) URL such as https://shop.example"),
         (("--integration-id", "abc"), "error: --integration-id: must be a positive integer, got 'abc'"),
         (
@@ -324,3 +327,30 @@ def test_serve_takes_its_secret_from_stdin_and_warns_of_one_on_the_command_line(
         stderr = proc.stderr.read()
     assert SECRET_KEY not in out.text() + stderr
     assert ("warning: --secret-key shows in the process list" in stderr) == (how == "flag")
+
+
+SEND = ("send", "--integration-id", "1", "--base-url", "https://s.example")
+
+
+def test_what_a_server_answers_reaches_the_terminal_escaped() -> None:
+    def answer(request: RawRequest, conn: socket.socket) -> None:
+        body = b'{"data": {"id": "1\\u001b]52;c;ZXZpbA==\\u0007", "integration_id": 1}}'
+        reply(conn, 201, body, {"Content-Type": "application/json"})
+
+    with RawServer(answer) as server:
+        env = _env(SENDCLOUD_PUBLIC_KEY=PUBLIC_KEY, SENDCLOUD_SECRET_KEY=SECRET_KEY)
+        done = cli(*SEND, "--api-url", server.url + "/api/v3", env=env)
+
+    def error(request: RawRequest, conn: socket.socket) -> None:
+        body = b'{"errors": [{"code": "x", "detail": "no\\u001b[2J\\u202eway"}]}'
+        reply(conn, 400, body, {"Content-Type": "application/json"})
+
+    with RawServer(error) as server:
+        failed = cli(*SEND, "--api-url", server.url + "/api/v3", env=env)
+    assert done.returncode == 0
+    assert failed.returncode == 1
+    for text in (done.stdout, failed.stderr):
+        assert "\x1b" not in text
+        assert "\x07" not in text
+        assert "\u202e" not in text
+    assert done.stdout == "created log 1\\e]52;c;ZXZpbA==\\x07 for integration 1\n"

@@ -93,7 +93,9 @@ def send(args: argparse.Namespace) -> int:
     except SendcloudError as exc:
         terminal.error(explain(exc, conf))
         return FAILED
-    print(f"created log {created.get('id')} for integration {created.get('integration_id', settings.integration_id)}")
+    integration = created.get("integration_id", settings.integration_id)
+    answered = f"created log {created.get('id')} for integration {integration}"
+    print(terminal.printable(answered, one_line=True))  # the ids are the server's text
     return OK
 
 
