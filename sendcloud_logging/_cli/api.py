@@ -32,8 +32,9 @@ def explain(exc: SendcloudError, conf: Configuration) -> str:
     """One line: what went wrong and the one thing to fix, naming the flag or variable that holds it."""
     where = conf.sources
     api_url = conf.settings.api_url
+    text = for_the_cli(str(exc), where)  # the handler's words, its keywords named as the command got them
     if isinstance(exc, WrongURLError):
-        return f"{_named('api_url', where)} {api_url} looks wrong: {for_the_cli(str(exc), where)}"
+        return f"{_named('api_url', where)} {api_url} looks wrong: {text}"
     if isinstance(exc, NotFoundError) and conf.settings.integration_id is not None:
         return (
             f"integration {conf.settings.integration_id} is not known to these keys ({exc.status} "
@@ -41,12 +42,12 @@ def explain(exc: SendcloudError, conf: Configuration) -> str:
         )
     if isinstance(exc, AuthenticationError):
         keys = ("client_id", "client_secret") if conf.settings.client_id else ("public_key", "secret_key")
-        return f"{exc}; check {' and '.join(_named(key, where) for key in keys)}"
+        return f"{text}; check {' and '.join(_named(key, where) for key in keys)}"
     if isinstance(exc, ConnectError):
         if is_loopback_host(urlsplit(api_url).hostname):
-            return f"{exc}; is `sendcloud-logging serve` running, is {_named('api_url', where)} right?"
-        return f"{exc}; is {_named('api_url', where)} right, and can this machine reach it (a proxy: HTTPS_PROXY)?"
-    return for_the_cli(str(exc), where)
+            return f"{text}; is `sendcloud-logging serve` running, is {_named('api_url', where)} right?"
+        return f"{text}; is {_named('api_url', where)} right, and can this machine reach it (a proxy: HTTPS_PROXY)?"
+    return text
 
 
 def _named(key: str, sources: dict[str, str]) -> str:
