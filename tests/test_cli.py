@@ -153,7 +153,7 @@ def test_main_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
         assert f"sendcloud-logging {command}" in out
 
 
-@pytest.mark.parametrize("command", ["serve", "send", "demo", "logs"])
+@pytest.mark.parametrize("command", ["serve", "send", "check", "demo", "logs"])
 def test_each_subcommand_help_shows_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main([command, "--help"])
