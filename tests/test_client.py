@@ -180,6 +180,13 @@ def test_insecure_http_can_be_allowed_explicitly() -> None:
     assert check_api_url("http://sendcloud.internal/api/v3", allow_insecure_http=True)
 
 
+@pytest.mark.parametrize("word", ["false", "0", "no", "off", "False", " OFF ", 0])
+def test_insecure_http_said_false_in_any_words_is_false(word: object) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        SendcloudClient("a", "b", "http://sendcloud.internal/api/v3", allow_insecure_http=word)  # type: ignore[arg-type]
+    assert info.value.key == "api_url"
+
+
 @pytest.mark.parametrize("falsy", [False, 0, "", [], 0.0, None, "0", "false", "off"])
 def test_verification_cannot_be_turned_off(falsy: object) -> None:
     with pytest.raises(ConfigurationError) as info:
