@@ -38,7 +38,7 @@ def test_check_reports_each_setting_and_its_source_and_creates_no_log(inbox: Inb
     assert lines[1].split() == ["api_url", inbox.api_url, "from", "SENDCLOUD_API_URL"]
     assert lines[2].split() == ["public_key", "(set)", "from", "SENDCLOUD_PUBLIC_KEY"]
     assert lines[3].split() == ["secret_key", "(set)", "from", "SENDCLOUD_SECRET_KEY"]
-    assert lines[4] == f"GET {inbox.api_url}/integrations/{KNOWN}/logs?page_size=1"
+    assert lines[-2] == f"GET {inbox.api_url}/integrations/{KNOWN}/logs?page_size=1"
     assert lines[-1].startswith("OK")
     assert PUBLIC_KEY not in done.stdout  # named, never shown
     assert inbox.count() == 0
@@ -83,3 +83,16 @@ def test_check_with_oauth_names_the_token_url(inbox: Inbox) -> None:
     assert "client_secret" in done.stdout
     assert "inbox-client-secret" not in done.stdout
     assert f"token_url       {inbox.token_url}" in done.stdout
+
+
+def test_check_shows_the_proxy_it_goes_through_without_its_password(inbox: Inbox) -> None:
+    env = _deployed(inbox, NO_PROXY="", no_proxy="")
+    env = {k: v for k, v in env.items() if k.lower() not in ("https_proxy", "all_proxy", "http_proxy")}
+    env["HTTP_PROXY"] = "http://proxyuser:proxy-pw-44e1@127.0.0.1:9"
+    done = cli("check", env=env)
+    assert done.returncode == 1
+    assert "proxy           http://127.0.0.1:9" in done.stdout
+    assert "from HTTP_PROXY" in done.stdout
+    assert "through the proxy" in done.stderr
+    assert "proxy-pw-44e1" not in done.stdout + done.stderr
+    assert inbox.requests == 0

@@ -9,6 +9,7 @@ the keys, the integration id and the API URL together. The last line is ``OK`` o
 from __future__ import annotations
 
 import argparse
+import os
 
 from .._validators import redacted_url
 from ..errors import SendcloudError
@@ -16,6 +17,23 @@ from . import terminal
 from .api import explain
 from .arguments import FAILED, OK, USAGE
 from .config import REPORTED, UsageError, client, configuration, warn_secrets_on_command_line
+
+
+def _network_environment(api_url: str) -> list[tuple[str, str, str]]:
+    """The proxy and CA bundle requests will use for ``api_url`` (from the environment), without user info."""
+    import requests.utils  # noqa: PLC0415  # only this command asks
+
+    found: list[tuple[str, str, str]] = []
+    proxy = requests.utils.get_environ_proxies(api_url).get(api_url.split(":", 1)[0])
+    if proxy:
+        names = ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+        source = next((name for name in names if os.environ.get(name) == proxy), "the proxy variables")
+        found.append(("proxy", source, redacted_url(proxy)))
+    for env in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        if os.environ.get(env):
+            found.append(("ca_bundle", env, os.environ[env]))
+            break
+    return found
 
 
 def check(args: argparse.Namespace) -> int:
@@ -36,6 +54,8 @@ def check(args: argparse.Namespace) -> int:
                 continue  # Basic auth asks no token endpoint
             shown = redacted_url(str(value))
         print(f"{name:<15} {terminal.printable(shown, one_line=True):<45} from {conf.sources[name]}")
+    for name, env, value in _network_environment(settings.api_url):
+        print(f"{name:<15} {terminal.printable(value, one_line=True):<45} from {env}")
     url = f"{settings.api_url}/integrations/{settings.integration_id}/logs?page_size=1"
     print(f"GET {url}", flush=True)
     try:
