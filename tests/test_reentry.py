@@ -177,3 +177,39 @@ def test_logging_at_every_line_the_handler_runs_never_deadlocks(inbox: Inbox) ->
     assert stats["queued"] + stats["dropped"].get("own_thread", 0) == out["made"]
     assert stats["sent"] == stats["queued"]
     assert inbox.count(31) == stats["sent"]
+
+
+SIGNAL_SCRIPT = textwrap.dedent(
+    """
+    import json, logging, os, signal
+    from sendcloud_logging import SendcloudHandler
+    handler = SendcloudHandler(integration_id=7, public_key="pk", secret_key="sk", api_url="http://127.0.0.1:9/api/v3",
+                               base_url="https://shop.example", queue_size=100_000, shutdown_timeout=0.1,
+                               summary_window=0)
+    log = logging.getLogger("app")
+    log.addHandler(handler)
+    signals = [0]
+
+    def on_alarm(signum, frame):  # interrupts the main thread wherever it is: in emit, holding a lock...
+        signals[0] += 1
+        log.error("from the signal handler")
+
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.0002, 0.0002)
+    for i in range(20_000):
+        log.error("main %d", i)
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    stats = handler.stats()
+    print(json.dumps({"signals": signals[0], "queued": stats["queued"], "dropped": stats["dropped"]}), flush=True)
+    os._exit(0)
+    """
+)
+
+
+def test_a_signal_handler_that_logs_at_any_moment_never_deadlocks() -> None:
+    proc = subprocess.run([sys.executable, "-c", SIGNAL_SCRIPT], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert out["signals"] > 0
+    assert out["queued"] + out["dropped"].get("own_thread", 0) == 20_000 + out["signals"]
+    assert proc.stderr == ""  # no "--- Logging error ---"
