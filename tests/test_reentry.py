@@ -213,4 +213,5 @@ def test_a_signal_handler_that_logs_at_any_moment_never_deadlocks() -> None:
     out = json.loads(proc.stdout)
     assert out["signals"] > 0
     assert out["queued"] + out["dropped"].get("own_thread", 0) == 20_000 + out["signals"]
-    assert proc.stderr == ""  # no "--- Logging error ---"
+    assert set(out["dropped"]) <= {"own_thread"}  # signals that interrupt signal handlers three deep are counted
+    assert "Logging error" not in proc.stderr
