@@ -188,10 +188,10 @@ SIGNAL_SCRIPT = textwrap.dedent(
                                summary_window=0)
     log = logging.getLogger("app")
     log.addHandler(handler)
-    signals = [0]
+    signals = []
 
     def on_alarm(signum, frame):  # interrupts the main thread wherever it is: in emit, holding a lock...
-        signals[0] += 1
+        signals.append(1)  # one C call: a signal handler that interrupts this one cannot lose a count
         log.error("from the signal handler")
 
     signal.signal(signal.SIGALRM, on_alarm)
@@ -201,7 +201,7 @@ SIGNAL_SCRIPT = textwrap.dedent(
     signal.setitimer(signal.ITIMER_REAL, 0)
     signal.signal(signal.SIGALRM, signal.SIG_IGN)  # one already pending would log after the count is taken
     stats = handler.stats()
-    print(json.dumps({"signals": signals[0], "queued": stats["queued"], "dropped": stats["dropped"]}), flush=True)
+    print(json.dumps({"signals": len(signals), "queued": stats["queued"], "dropped": stats["dropped"]}), flush=True)
     os._exit(0)
     """
 )
