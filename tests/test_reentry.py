@@ -215,3 +215,20 @@ def test_a_signal_handler_that_logs_at_any_moment_never_deadlocks() -> None:
     assert out["queued"] + out["dropped"].get("own_thread", 0) == 20_000 + out["signals"]
     assert set(out["dropped"]) <= {"own_thread"}  # signals that interrupt signal handlers three deep are counted
     assert "Logging error" not in proc.stderr
+
+
+def test_an_extra_value_whose_str_logs_is_counted_and_its_record_still_sent(app_logger: AppLogger) -> None:
+    log, handler = app_logger(summary_window=0)
+
+    class Chatty:
+        def __str__(self) -> str:
+            log.error("str of an extra")  # wherever the payload is built: handled, or counted own_thread
+            return "chatty"
+
+        __repr__ = __str__
+
+    within(10, lambda: log.error("with an extra", extra={"response": {"body": Chatty(), "headers": {}}}))
+    stats = settled(handler)
+    assert stats["sent"] >= 1
+    assert stats["queued"] + stats["dropped"].get("own_thread", 0) >= 2  # the nested record is never lost silently
+    assert stats["sent"] == stats["queued"]
