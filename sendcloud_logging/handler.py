@@ -141,7 +141,7 @@ class SendcloudHandler(logging.Handler):
         self._pipeline = RecordPipeline(
             settings.integration_id, settings.base_url, settings.policy, settings.before_send
         )
-        spool = settings.spool_path is not None
+        spool = self._spooled = settings.spool_path is not None
         self._stats = Stats()
         self._drain: Optional[tuple[float, int]] = None  # how long the last flush() waited, and records queued then
         self._reentry = Reentry(self._count_nested)
@@ -271,7 +271,8 @@ class SendcloudHandler(logging.Handler):
     def _exit_wait(self, timeout: float) -> bool:
         """``flush()`` at exit: announced when it lasts, and Ctrl-C drops what is left with a count."""
         try:
-            return exit.wait_explained(self._worker.flush, timeout, self._worker.waiting, timeout)
+            worker = self._worker
+            return exit.wait_explained(worker.flush, timeout, worker.waiting, timeout, spooled=self._spooled)
         except KeyboardInterrupt:
             self._exit_close(0.0, 0.0, why=exit.INTERRUPTED)
             return False
@@ -284,7 +285,8 @@ class SendcloudHandler(logging.Handler):
                 return
             if why is None and timeout - spent > 0 and not self._worker.flush(0.0):
                 began = time.monotonic()
-                exit.wait_explained(self._worker.flush, timeout - spent, self._worker.waiting, shown)
+                worker = self._worker
+                exit.wait_explained(worker.flush, timeout - spent, worker.waiting, shown, spooled=self._spooled)
                 spent += time.monotonic() - began
             self._worker.close(timeout, spent=spent, why=why)
         except KeyboardInterrupt:

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,13 @@ def test_a_forked_child_does_not_wait_at_exit_for_its_parents_closes(inbox: Inbo
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert float(proc.stdout) < 15  # far below the 30 s it waited for a close that is not in this process
+
+
+def test_with_a_spool_the_line_says_ctrl_c_leaves_them_there(inbox: Inbox, tmp_path: Path) -> None:
+    inbox.refuse()
+    script = SCRIPT.replace("max_backoff=0.2)", f"max_backoff=0.2, spool_path={str(tmp_path / 'spool.db')!r})")
+    proc = subprocess.run([sys.executable, "-c", script, "0.8"], env=env_for(inbox), capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "up to 0.8 s (Ctrl-C leaves them in the spool)" in proc.stderr
+    assert "stay in the spool and will be sent by the next process" in proc.stderr

@@ -128,11 +128,13 @@ def close_later(close: Callable[[], Any], timeout: float, waiting: Callable[[], 
         _process.closing.append(closing)
 
 
-def wait_explained(wait: Callable[[float], bool], timeout: float, waiting: Callable[[], int], shown: float) -> bool:
+def wait_explained(
+    wait: Callable[[float], bool], timeout: float, waiting: Callable[[], int], shown: float, *, spooled: bool = False
+) -> bool:
     """``wait(timeout)`` at exit; past ``EXPLAIN_AFTER`` seconds, one stderr line says for what and how long.
 
     ``waiting()`` counts the logs still to deliver; ``shown`` is the timeout the line names (the configured
-    ``shutdown_timeout``, which ``timeout`` may be the rest of).
+    ``shutdown_timeout``, which ``timeout`` may be the rest of); ``spooled``: what Ctrl-C leaves stays on disk.
     """
     if timeout <= EXPLAIN_AFTER:
         return wait(timeout)
@@ -140,7 +142,8 @@ def wait_explained(wait: Callable[[float], bool], timeout: float, waiting: Calla
         return True
     count = waiting()
     if count:
-        report(f"delivering {count} log(s) to Sendcloud, up to {shown:g} s (Ctrl-C drops them)")
+        after = "leaves them in the spool" if spooled else "drops them"
+        report(f"delivering {count} log(s) to Sendcloud, up to {shown:g} s (Ctrl-C {after})")
     return wait(timeout - EXPLAIN_AFTER)
 
 
