@@ -62,7 +62,8 @@ def test_ordinary_headers_are_kept(name: str) -> None:
 def test_default_header_lists_are_what_the_readme_says() -> None:
     assert DEFAULT_HEADERS == ("Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie", "X-Api-Key")
     assert DEFAULT_HEADER_WORDS == (
-        "token", "secret", "password", "passwd", "signature", "api-key", "apikey", "session", "auth"
+        "token", "secret", "password", "passwd", "signature", "api-key", "apikey", "session", "auth", "access-key",
+        "subscription-key",
     )
 
 
@@ -130,7 +131,9 @@ def test_secret_keys_are_filtered_at_any_depth(key: str) -> None:
     }
 
 
-@pytest.mark.parametrize("key", ["name", "email", "order_id", "note", "status", "sku", "pass", "author", "session"])
+@pytest.mark.parametrize(
+    "key", ["name", "order_id", "note", "status", "sku", "passenger", "bypass", "author", "session", "signature"]
+)
 def test_other_keys_are_kept(key: str) -> None:
     assert payload_with(request={"payload": {key: "value-1"}})["request"]["payload"] == {key: "value-1"}
 

@@ -1,0 +1,158 @@
+"""Secrets recognised by their values: well-known token formats, ``Basic``/``Bearer`` credentials and PEM
+private keys, in any text, whatever name (or none) they are under.
+
+The formats are the public ones of the services our users' connectors call (the same families gitleaks'
+rules and GitHub's secret scanning list): Shopify, Stripe, AWS, GitHub, Slack, Google API keys, JWTs. Each
+rule has literal keywords, looked for first with ``in`` (cheap), so a text holding none of them costs a few
+substring tests; the patterns are compiled once, here, and every one is linear: a bounded or
+lookbehind-anchored start (a run of token characters is tried once, at its start), and classes that cannot
+overlap what ends them.
+
+``scrub`` is the one function the ``Redactor`` calls on every text, after the name-based rules: the token
+formats here, then payment data (``payment``), then personal data (``pii``) unless it is to be sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from typing import Any, Callable, Union
+
+from . import payment, pii
+
+__all__ = ["FILTERED", "aws_secret_beside", "is_aws_key_id", "scrub", "tokens"]
+
+#: What a redacted value becomes (``redact.FILTERED`` is this one).
+FILTERED = "[Filtered]"
+
+_Rule = tuple[tuple[str, ...], re.Pattern[str], Union[str, Callable[[re.Match[str]], str]]]
+
+# A token starts where no token character is before it: a long run is tried once, at its start (linear).
+_START = r"(?<![A-Za-z0-9_\-])"
+_AWS_KEY_ID = r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|A3T[A-Z0-9])[A-Z0-9]{16}"
+_AWS_KEY_ID_RE = re.compile(rf"(?<![A-Za-z0-9]){_AWS_KEY_ID}(?![A-Za-z0-9])")
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+_AWS_KEYWORDS = ("AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "A3T")
+
+
+def _basic(match: re.Match[str]) -> str:
+    """``Basic <base64>`` redacted when the base64 decodes to ``user:password`` (so "Basic information" stays)."""
+    encoded = match.group(2).replace("%3D", "=").replace("%3d", "=")
+    try:
+        decoded = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return match.group(0)
+    if b":" not in decoded:
+        return match.group(0)
+    return f"{match.group(1)} {FILTERED}"
+
+
+#: (keywords, pattern, replacement); a rule is tried only when one of its keywords is in the text.
+_RULES: tuple[_Rule, ...] = (
+    # Shopify admin, custom app, private app tokens and app shared secrets.
+    (("shpat_", "shpca_", "shppa_", "shpss_", "shpua_"),
+     re.compile(rf"{_START}shp(?:at|ca|pa|ss|ua)_[A-Za-z0-9]{{16,}}"), FILTERED),
+    # Stripe secret and restricted keys, live and test; webhook signing secrets.
+    (("_live_", "_test_"), re.compile(rf"{_START}(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{{10,}}"), FILTERED),
+    (("whsec_",), re.compile(rf"{_START}whsec_[A-Za-z0-9+/=]{{16,}}"), FILTERED),
+    # GitHub personal, OAuth, app, user-to-server and refresh tokens; fine-grained personal tokens.
+    (("ghp_", "gho_", "ghs_", "ghu_", "ghr_"), re.compile(rf"{_START}gh[opsur]_[A-Za-z0-9]{{20,}}"), FILTERED),
+    (("github_pat_",), re.compile(rf"{_START}github_pat_[A-Za-z0-9_]{{20,}}"), FILTERED),
+    # Slack bot, user, app-level tokens and webhooks.
+    (("xox", "xapp-"), re.compile(rf"{_START}(?:xox[abposre]|xapp)-[A-Za-z0-9\-]{{10,}}"), FILTERED),
+    (("hooks.slack.com",), re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/\-]+"),
+     rf"\1{FILTERED}"),
+    # Google API keys.
+    (("AIza",), re.compile(rf"{_START}AIza[A-Za-z0-9_\-]{{30,}}"), FILTERED),
+    # JWTs (JWS, JWE): base64url JSON header "eyJ", then two or more base64url parts.
+    (("eyJ",), re.compile(
+        rf"{_START}eyJ[A-Za-z0-9_\-]{{4,}}=*\.[A-Za-z0-9_\-]{{4,}}=*\.[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+){{0,2}}"
+    ), FILTERED),
+    # AWS access key ids (and the secret beside one: ``tokens``).
+    (_AWS_KEYWORDS, _AWS_KEY_ID_RE, FILTERED),
+    # Credentials of an Authorization header, wherever the text shows them.
+    (("Basic", "basic", "BASIC"), re.compile(
+        r"\b([Bb]asic|BASIC)(?:[ \t]+|%20|\+)([A-Za-z0-9+/]{4,}(?:={0,2}|(?:%3[Dd]){0,2}))(?![A-Za-z0-9+/=%])"
+    ), _basic),
+    (("Bearer", "bearer", "BEARER"), re.compile(r"\b([Bb]earer|BEARER)[ \t]+[A-Za-z0-9\-._~+/]{8,}=*"),
+     rf"\1 {FILTERED}"),
+    # requests' and http.client's errors quoting a header's value: "in header value: 'abc\n'".
+    (("header value",), re.compile(
+        r"((?:[Ii]n header value:?|[Ii]nvalid header value|[Ii]llegal header value)[ \t]*b?)"
+        r"(?:'(?:[^'\\\n]|\\.){0,4096}'?|\"(?:[^\"\\\n]|\\.){0,4096}\"?)"
+    ), rf"\1'{FILTERED}'"),
+    # requests: "Header part (<value>) from ('<name>', <value>) must be of type str or bytes".
+    (("Header part (",), re.compile(r"Header part \([^\n]{0,512}?\) from \(([^\n,]{0,300}),[^\n]{0,512}?\) must be"),
+     rf"Header part ({FILTERED}) from (\1, {FILTERED}) must be"),
+)
+
+_PEM_BEGIN = re.compile(r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = re.compile(r"-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
+
+
+def _pem(text: str) -> str:
+    """Private key blocks, from their BEGIN line to their END line (or to the end of a cut text).
+
+    Found by ``str.find`` from each BEGIN onwards, never by a lazy pattern: one pass over the text."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        begin = _PEM_BEGIN.search(text, pos)
+        if begin is None:
+            out.append(text[pos:])
+            return "".join(out)
+        out.append(text[pos : begin.end()])
+        end = _PEM_END.search(text, begin.end())
+        if end is None:
+            out.append(FILTERED)
+            return "".join(out)
+        out.append(FILTERED)
+        out.append(end.group(0))
+        pos = end.end()
+
+
+def tokens(text: str) -> str:
+    """Well-known token formats, ``Basic``/``Bearer`` credentials, header values quoted by errors and PEM
+    private keys replaced by ``[Filtered]``; an AWS secret key beside an access key id too."""
+    for keywords, pattern, replacement in _RULES:
+        if any(word in text for word in keywords):
+            if keywords is _AWS_KEYWORDS and _AWS_KEY_ID_RE.search(text):
+                text = _AWS_SECRET.sub(_aws_secret, text)  # the 40-character secret that goes with the id
+            text = pattern.sub(replacement, text)
+    if "PRIVATE KEY" in text:
+        text = _pem(text)
+    return text
+
+
+def is_aws_key_id(value: Any) -> bool:
+    """Whether a value is an AWS access key id (its secret key is looked for beside it)."""
+    return isinstance(value, str) and len(value) < 64 and _AWS_KEY_ID_RE.search(value) is not None
+
+
+def aws_secret_beside(mapping: Mapping[str, Any]) -> bool:
+    """Whether a dict holds an AWS access key id among its values (then its 40-character values are secrets)."""
+    return any(is_aws_key_id(value) for value in mapping.values())
+
+
+def is_aws_secret(value: Any) -> bool:
+    """Whether a string is shaped like an AWS secret access key: 40 base64 characters, both cases and a digit
+    or ``/``/``+`` among them (a hex digest is not)."""
+    return isinstance(value, str) and len(value) == 40 and _AWS_SECRET.fullmatch(value) is not None and _mixed(value)
+
+
+def _mixed(value: str) -> bool:
+    return (not value.islower() and not value.isupper()
+            and any(char.isdigit() or char in "/+" for char in value))
+
+
+def _aws_secret(match: re.Match[str]) -> str:
+    return FILTERED if _mixed(match.group(0)) else match.group(0)
+
+
+def scrub(text: str, send_pii: bool = False) -> str:
+    """Every detector by value over one text: token formats, payment data, and personal data unless
+    ``send_pii``. The one function the ``Redactor`` applies to every text, after the name-based rules."""
+    text = payment.scrub(tokens(text))
+    return text if send_pii else pii.scrub(text)
