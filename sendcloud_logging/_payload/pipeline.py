@@ -53,7 +53,7 @@ class RecordPipeline:
         if integration_id is None:
             raise Drop("no_integration_id", "log with extra={'integration_id': N} or give the handler one")
         try:
-            payload = build_payload(snap, self._defaults, self._policy)
+            payload = build_payload(snap, self._defaults, self._policy.for_integration(integration_id))
             if self._before_send is not None:
                 payload = self._before_send(payload, snap.record)
         except MissingBaseURLError as exc:
