@@ -83,9 +83,6 @@ _RULES: tuple[_Rule, ...] = (
         r"((?:[Ii]n header value:?|[Ii]nvalid header value|[Ii]llegal header value)[ \t]*b?)"
         r"(?:'(?:[^'\\\n]|\\.){0,4096}'?|\"(?:[^\"\\\n]|\\.){0,4096}\"?)"
     ), rf"\1'{FILTERED}'"),
-    # requests: "Header part (<value>) from ('<name>', <value>) must be of type str or bytes".
-    (("Header part (",), re.compile(r"Header part \([^\n]{0,512}?\) from \(([^\n,]{0,300}),[^\n]{0,512}?\) must be"),
-     rf"Header part ({FILTERED}) from (\1, {FILTERED}) must be"),
 )
 
 _PEM_BEGIN = re.compile(r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----")
@@ -113,6 +110,32 @@ def _pem(text: str) -> str:
         pos = end.end()
 
 
+_PART, _FROM, _MUST = "Header part (", ") from (", ") must be of type"
+_MAX_PART = 1024  # characters of a quoted header value looked through
+
+
+def _header_part(text: str) -> str:
+    """requests' "Header part (<value>) from ('<name>', <value>) must be of type ...": the value goes twice,
+    the name stays. Found by bounded ``str.find``s from each start: one pass over the text."""
+    out: list[str] = []
+    pos = 0
+    while True:
+        start = text.find(_PART, pos)
+        if start < 0:
+            break
+        middle = text.find(_FROM, start, start + len(_PART) + _MAX_PART)
+        end = -1 if middle < 0 else text.find(_MUST, middle, middle + len(_FROM) + 2 * _MAX_PART)
+        if end < 0:
+            out.append(text[pos : start + len(_PART)])
+            pos = start + len(_PART)
+            continue
+        name = text[middle + len(_FROM) : end].partition(",")[0]
+        out.append(f"{text[pos:start]}{_PART}{FILTERED}{_FROM}{name}, {FILTERED}{_MUST}")
+        pos = end + len(_MUST)
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def tokens(text: str) -> str:
     """Well-known token formats, ``Basic``/``Bearer`` credentials, header values quoted by errors and PEM
     private keys replaced by ``[Filtered]``; an AWS secret key beside an access key id too."""
@@ -121,6 +144,8 @@ def tokens(text: str) -> str:
             if keywords is _AWS_KEYWORDS and _AWS_KEY_ID_RE.search(text):
                 text = _AWS_SECRET.sub(_aws_secret, text)  # the 40-character secret that goes with the id
             text = pattern.sub(replacement, text)
+    if _PART in text:
+        text = _header_part(text)
     if "PRIVATE KEY" in text:
         text = _pem(text)
     return text

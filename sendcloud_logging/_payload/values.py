@@ -44,6 +44,7 @@ _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
     r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
 )
+_METHOD_WORD = re.compile(r"[A-Za-z\-]{1,32}")
 _LAST_MINUTE = 23 * 60 + 59  # of a UTC day: the only minute a leap second may end
 #: A datetime's own fields, read through datetime's descriptors: a subclass's properties cannot change them.
 _DATE_FIELDS = (date.year, date.month, date.day)
@@ -100,11 +101,18 @@ def origin(full_url: Optional[str]) -> Optional[str]:
 
 
 def method(value: Any) -> Optional[str]:
-    """An HTTP method, upper case, at most ``MAX_METHOD_BYTES``; strings and bytes only."""
+    """An HTTP method, upper case, at most ``MAX_METHOD_BYTES``; strings and bytes only.
+
+    Only a word of letters is upper-cased: other text a record gives keeps its case, so that a token in it
+    is still recognised by its format (``shpat_...``) when it is redacted.
+    """
     if isinstance(value, (bytes, bytearray)):
         value = bytes(value[: MAX_METHOD_BYTES * 2]).decode("latin-1")
     found = text(value[: MAX_METHOD_BYTES * 2] if isinstance(value, str) else value)  # a method is a short word
-    return clip(found.strip().upper(), MAX_METHOD_BYTES) if found else None
+    if not found:
+        return None
+    found = found.strip()
+    return clip(found.upper() if _METHOD_WORD.fullmatch(found) else found, MAX_METHOD_BYTES)
 
 
 def response_code(value: Any) -> Optional[int]:
