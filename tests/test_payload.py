@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, ClassVar, Optional
 
@@ -19,11 +20,11 @@ from hypothesis import strategies as st
 from requests.structures import CaseInsensitiveDict
 
 from sendcloud_logging._capture import EXTRA_FIELDS, HTTPParts, Snapshot, snapshot_record
-from sendcloud_logging._payload import build_payload, payload_from_record
+from sendcloud_logging._payload import PayloadPolicy, build_payload, payload_from_record
 from sendcloud_logging._types import API_FIELDS
 from sendcloud_logging.errors import MissingBaseURLError
 
-from .conftest import SHOP, URL, assert_valid_body, make_record, make_response
+from .conftest import SHOP, URL, assert_valid_body, make_record, make_response, payload_with
 
 
 def assert_valid(payload: Any) -> None:
@@ -334,7 +335,8 @@ def test_headers_become_strings() -> None:
 def test_raw_header_strings() -> None:
     raw = "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nbroken line\r\n"
     result = parts_payload(request=HTTPParts(headers=raw, body=b"x=1"), response=HTTPParts(headers=raw, body=b"gone"))
-    redacted = raw.replace("a=1", "[Filtered]").replace("b=2", "[Filtered]")  # Set-Cookie is redacted by default
+    # Set-Cookie is redacted by default; line ends arrive as newlines (no control characters but \n and \t).
+    redacted = raw.replace("a=1", "[Filtered]").replace("b=2", "[Filtered]").replace("\r\n", "\n")
     assert result["request"] == {"headers": redacted, "payload": "x=1"}
     assert result["response"] == {"headers": {"Content-Type": "text/plain", "Set-Cookie": "[Filtered]"}, "body": "gone"}
     assert parts_payload(response=HTTPParts(headers="no headers here", body="x"))["response"]["headers"] is None
@@ -596,3 +598,44 @@ def test_any_record_gives_a_valid_payload_or_missing_base_url(
     if result is not None:
         assert_valid(result)
         assert result["base_url"].strip()
+
+
+CONTROLS = "\x1b[31m" + "\x1b]52;c;aGk=\x07" + "\x00\x08\x0b\x0c\x7f\x85\x9b" + "\u202e\u2066\u2069" + "\r"
+ALLOWED = {"\n", "\t"}
+
+
+def has_controls(text: str) -> bool:
+    return any(
+        (ord(char) < 32 and char not in ALLOWED) or 0x7F <= ord(char) <= 0x9F or 0x202A <= ord(char) <= 0x202E
+        or 0x2066 <= ord(char) <= 0x2069
+        for char in text
+    )
+
+
+def test_payloads_carry_no_control_or_bidi_characters() -> None:
+    """Terminal escapes, C0/C1 controls and bidi overrides wherever a record puts them: only \\n and \\t arrive."""
+    bad = f"x{CONTROLS}y\n\tz"
+    result = payload_with(
+        msg=f"failed {bad}",
+        full_url=f"https://shop.example/{bad}",
+        method=f"GET{bad}",
+        exception_type=f"Shop{bad}Error",
+        request={"headers": {f"X-{bad}": bad, "X-Bytes": bad.encode("latin-1", "replace")}, "payload": {bad: [bad]}},
+        response={"headers": f"X-Raw: {bad}\r\nContent-Type: text/plain\r\n", "body": bad.encode("utf-8")},
+    )
+    assert not any(has_controls(text) for text in strings(result))  # keys and values, at any depth
+    assert "x[31m" in result["exception"] and "\ufffd" in result["exception"] and "\n\tz" in result["exception"]
+    hooked = payload_with(PayloadPolicy(), msg=bad)  # the same for every field, whichever source
+    assert not any(has_controls(text) for text in strings(hooked))
+
+
+def strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)

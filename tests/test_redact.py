@@ -71,8 +71,8 @@ def test_raw_header_blocks_are_redacted_line_by_line() -> None:
     raw = "Accept: */*\r\nAuthorization: Basic dXNlcjpwYXNz\r\nX-Shop-Token:abc\r\nReferer: https://a.example/?token=t1\r\n"
     result = payload_with(request={"headers": raw, "payload": "x"})
     assert result["request"]["headers"] == (
-        f"Accept: */*\r\nAuthorization: {FILTERED}\r\nX-Shop-Token: {FILTERED}\r\n"
-        f"Referer: https://a.example/?token={FILTERED}\r\n"
+        f"Accept: */*\nAuthorization: {FILTERED}\nX-Shop-Token: {FILTERED}\n"
+        f"Referer: https://a.example/?token={FILTERED}\n"
     )
 
 

@@ -44,6 +44,10 @@ _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
     r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
 )
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: What ``clean`` takes out: C0 (but tab and newline), DEL, C1, bidi embeddings/overrides/isolates; a CR with
+#: the newline after it is one match.
+_CONTROL = re.compile(r"\r\n?|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _METHOD_WORD = re.compile(r"[A-Za-z\-]{1,32}")
 _LAST_MINUTE = 23 * 60 + 59  # of a UTC day: the only minute a leap second may end
 #: A datetime's own fields, read through datetime's descriptors: a subclass's properties cannot change them.
@@ -52,13 +56,31 @@ _TIME_FIELDS = (datetime.hour, datetime.minute, datetime.second, datetime.micros
 
 
 def clean(value: str) -> str:
-    """A plain ``str`` that encodes to UTF-8 (lone surrogates become ``?``)."""
+    """A plain ``str`` that encodes to UTF-8 (lone surrogates become ``?``) and holds no control characters
+    but newline and tab: what merchants and support staff read cannot move their cursor, recolour their
+    terminal, write their clipboard (OSC 52) or reverse the text it shows.
+
+    ``\r\n`` and a lone ``\r`` become ``\n``; other C0 and C1 controls and DEL are left out (``ESC[31m``
+    arrives as ``[31m``); bidi embeddings, overrides and isolates become U+FFFD. Nothing grows: a text
+    already cut to its bound stays within it.
+    """
     if not str.isascii(value):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return value.encode("utf-8", "replace").decode("utf-8")
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    elif _ASCII_CONTROL.search(value) is None:
+        return value if type(value) is str else str.__str__(value)
+    if _CONTROL.search(value) is not None:
+        value = _CONTROL.sub(_visible, value)
     return value if type(value) is str else str.__str__(value)
+
+
+def _visible(match: re.Match[str]) -> str:
+    char = match.group(0)
+    if char[0] == "\r":
+        return "\n"
+    return "\ufffd" if char >= "\u2000" else ""
 
 
 def text(value: Any) -> Optional[str]:
