@@ -639,3 +639,39 @@ def strings(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from strings(item)
+
+
+GZIPPED = {"order": {"id": 42, "note": "Shipped"}, "password": "pw-in-gzip"}
+
+
+def test_gzip_request_bodies_are_decoded_never_mojibake() -> None:
+    import gzip
+    import zlib
+
+    raw = json.dumps(GZIPPED).encode()
+    prepared = requests.Request(
+        "POST", URL, data=gzip.compress(raw), headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    ).prepare()
+    got = payload_from_record(make_record(request=prepared), base_url=SHOP)["request"]["payload"]
+    assert got == {"order": {"id": 42, "note": "Shipped"}, "password": "[Filtered]"}
+    deflated = {"headers": {"Content-Type": "application/json", "Content-Encoding": "deflate"}, "body": zlib.compress(raw)}
+    assert payload_with(response=deflated)["response"]["body"] == got
+    no_header = {"headers": {"Content-Type": "application/json"}, "payload": gzip.compress(raw)}  # the magic bytes tell
+    assert payload_with(request=no_header)["request"]["payload"] == got
+    decoded = {"headers": {"Content-Type": "application/json", "Content-Encoding": "gzip"}, "body": raw}  # requests'
+    assert payload_with(response=decoded)["response"]["body"] == got
+
+
+def test_compressed_bodies_that_cannot_be_read_are_described() -> None:
+    import gzip
+
+    broken = gzip.compress(json.dumps(GZIPPED).encode())[:30]
+    got = payload_with(request={"headers": {"Content-Type": "application/json"}, "payload": broken})
+    assert got["request"]["payload"] == "<30 bytes of gzip-compressed application/json>"
+    huge = gzip.compress(b"a" * (2 * 1024 * 1024))  # more than eight times max_body_bytes once decompressed
+    got = payload_with(request={"headers": {"Content-Type": "text/plain", "Content-Encoding": "gzip"}, "payload": huge})
+    assert got["request"]["payload"] == f"<{len(huge)} bytes of gzip-compressed text/plain>"
+    brotli = {"headers": {"Content-Type": "application/json", "Content-Encoding": "br"}, "body": b"\x8b\x05\x80\xff" * 8}
+    assert payload_with(response=brotli)["response"]["body"] == "<32 bytes of br-compressed application/json>"
+    archive = {"headers": {"Content-Type": "application/gzip"}, "body": huge}
+    assert payload_with(response=archive)["response"]["body"] == f"<{len(huge)} bytes of application/gzip>"
