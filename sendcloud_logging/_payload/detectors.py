@@ -26,6 +26,8 @@ __all__ = ["FILTERED", "aws_secret_beside", "is_aws_key_id", "scrub", "tokens"]
 
 #: What a redacted value becomes (``redact.FILTERED`` is this one).
 FILTERED = "[Filtered]"
+#: Characters of the shortest text a detector finds something in (``a@b.nl``); shorter ones are skipped.
+SHORTEST = 6
 
 _Rule = tuple[tuple[str, ...], re.Pattern[str], Union[str, Callable[[re.Match[str]], str]]]
 
@@ -136,9 +138,18 @@ def _header_part(text: str) -> str:
     return "".join(out)
 
 
+#: Every rule's keywords in one pattern: most texts hold none, and one search tells.
+_ANY_KEYWORD = re.compile("|".join(sorted(
+    {re.escape(word) for keywords, _, _ in _RULES for word in keywords} | {re.escape(_PART), "PRIVATE KEY"},
+    key=len, reverse=True,
+)))
+
+
 def tokens(text: str) -> str:
     """Well-known token formats, ``Basic``/``Bearer`` credentials, header values quoted by errors and PEM
     private keys replaced by ``[Filtered]``; an AWS secret key beside an access key id too."""
+    if _ANY_KEYWORD.search(text) is None:
+        return text
     for keywords, pattern, replacement in _RULES:
         if any(word in text for word in keywords):
             if keywords is _AWS_KEYWORDS and _AWS_KEY_ID_RE.search(text):
@@ -153,12 +164,13 @@ def tokens(text: str) -> str:
 
 def is_aws_key_id(value: Any) -> bool:
     """Whether a value is an AWS access key id (its secret key is looked for beside it)."""
-    return isinstance(value, str) and len(value) < 64 and _AWS_KEY_ID_RE.search(value) is not None
+    return (isinstance(value, str) and len(value) == 20 and value.startswith(_AWS_KEYWORDS)
+            and _AWS_KEY_ID_RE.fullmatch(value) is not None)
 
 
 def aws_secret_beside(mapping: Mapping[str, Any]) -> bool:
     """Whether a dict holds an AWS access key id among its values (then its 40-character values are secrets)."""
-    return any(is_aws_key_id(value) for value in mapping.values())
+    return any(type(value) is str and len(value) == 20 and is_aws_key_id(value) for value in mapping.values())
 
 
 def is_aws_secret(value: Any) -> bool:
@@ -176,8 +188,16 @@ def _aws_secret(match: re.Match[str]) -> str:
     return FILTERED if _mixed(match.group(0)) else match.group(0)
 
 
+#: Seven digits, single separators between them allowed: what a card number, an IBAN and a phone number
+#: hold (an IP address is looked for by its dots). Most texts have none: one search skips those detectors.
+_SEVEN_DIGITS = re.compile(r"[0-9](?:[ .\-()/]?[0-9]){6}")
+
+
 def scrub(text: str, send_pii: bool = False) -> str:
     """Every detector by value over one text: token formats, payment data, and personal data unless
     ``send_pii``. The one function the ``Redactor`` applies to every text, after the name-based rules."""
-    text = payment.scrub(tokens(text))
-    return text if send_pii else pii.scrub(text)
+    text = tokens(text)
+    digits = _SEVEN_DIGITS.search(text) is not None
+    if digits:
+        text = payment.scrub(text)
+    return text if send_pii else pii.scrub(text, digits)

@@ -10,7 +10,7 @@ cities; a customer's name, e-mail address, phone number, street and IP address a
   phone, street and address lines, company contacts), at any depth. A key that also names what a shipment
   needs (``country``, ``postal_code``, ``city``...) is kept, and so are values that are objects (an
   ``address`` object keeps its country and city, its ``street`` goes). ``name`` alone is personal only beside
-  an address or an e-mail (``{"name": ..., "email": ...}``), not as a product's name.
+  another personal key (``{"name": ..., "email": ...}``), not as a product's name.
 
 Patterns are compiled once and linear: each starts where the character before cannot continue it, and each
 repetition is bounded.
@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
-from typing import Any
 
 from .secret_names import normalise_name
 
-__all__ = ["KEPT_KEYS", "PERSONAL_KEYS", "is_personal_key", "names_a_person", "scrub"]
+__all__ = ["KEPT_KEYS", "PERSONAL_KEYS", "is_personal_key", "scrub"]
 
 FILTERED = "[Filtered]"
 
@@ -39,13 +37,10 @@ PERSONAL_KEYS = (
 #: Words that keep a key although it holds a personal word: what a shipping integration needs to debug.
 KEPT_KEYS = ("country", "postal", "postcode", "zip", "city", "state", "province", "region", "verified", "type",
              "opt_in", "optin", "id")
-#: Keys beside which ``name`` is a person's name.
-_PERSON_CONTEXT = ("email", "phone", "street", "address", "house_number", "telephone")
 
 _PERSONAL = re.compile("|".join(sorted({normalise_name(word) for word in PERSONAL_KEYS}, key=len, reverse=True)))
 _KEPT = re.compile("|".join(sorted({normalise_name(word) for word in KEPT_KEYS if word != "id"}, key=len,
                                    reverse=True)))
-_CONTEXT = re.compile("|".join(sorted({normalise_name(word) for word in _PERSON_CONTEXT}, key=len, reverse=True)))
 
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}"
@@ -61,7 +56,6 @@ _PHONE = re.compile(
 _IPV4 = re.compile(r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])")
 _IPV6 = re.compile(r"(?<![0-9A-Za-z:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}(?:%[0-9A-Za-z]{1,16})?"
                    r"(?:(?<=:)[0-9]{1,3}(?:\.[0-9]{1,3}){3})?(?![0-9A-Za-z:])")
-_DIGIT = re.compile(r"[0-9]")
 _DIGITS_MIN, _DIGITS_MAX = 7, 15  # a phone number (E.164 allows 15)
 
 
@@ -84,17 +78,17 @@ def _ip(match: re.Match[str]) -> str:
     return found if address.is_loopback or address.is_unspecified else FILTERED
 
 
-def scrub(text: str) -> str:
-    """E-mail addresses, phone numbers and IP addresses in a text replaced by ``[Filtered]``."""
+def scrub(text: str, digits: bool = True) -> str:
+    """E-mail addresses, phone numbers and IP addresses in a text replaced by ``[Filtered]``.
+
+    ``digits``: False when the text is known to hold no seven digits in a row (so no phone number)."""
     if "@" in text:
         text = _EMAIL.sub(FILTERED, text)
-    if _DIGIT.search(text) is None:
-        return text
-    if "." in text:
+    if text.count(".") >= 3:
         text = _IPV4.sub(_ip, text)
     if "::" in text or text.count(":") >= 7:
         text = _IPV6.sub(_ip, text)
-    return _PHONE.sub(_phone, text)
+    return _PHONE.sub(_phone, text) if digits else text
 
 
 def is_personal_key(name: str) -> bool:
@@ -103,6 +97,3 @@ def is_personal_key(name: str) -> bool:
     return bool(_PERSONAL.search(word)) and not _KEPT.search(word) and not word.endswith("id")
 
 
-def names_a_person(mapping: Mapping[str, Any]) -> bool:
-    """Whether a dict describes a person (an address or contact), so that its ``name`` is a person's name."""
-    return any(isinstance(key, str) and _CONTEXT.search(normalise_name(key)) for key in mapping)

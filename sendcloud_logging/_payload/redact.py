@@ -73,6 +73,7 @@ _MAX_PART_HEADERS = 16
 _EMPTY_LITERALS = frozenset({"", '""', "''", "null", "None"})
 _HEADERS_KEY = "headers"  # a dict under a key ending so holds headers (``{"headers": {"Cookie": ...}}``)
 _NAME_KEY = "name"
+_SECRET, _PERSONAL, _NAME = "secret", "personal", "name"  # what a key means for its value (``Redactor._rule``)
 
 
 class Redactor:
@@ -109,7 +110,8 @@ class Redactor:
         )
         self._values = _exact(values)
         self.send_pii = send_pii
-        self._personal_cache: dict[str, bool] = {}
+        self._rules: dict[str, str] = {}
+        self._key_texts: dict[str, str] = {}
 
     def __repr__(self) -> str:  # never the secret values themselves
         return f"<Redactor keys={self.names.has_keys} headers={self.names.has_header_words} send_pii={self.send_pii}>"
@@ -121,6 +123,7 @@ class Redactor:
             return self
         twin = copy.copy(self)
         twin._values = more
+        twin._key_texts = {}  # texts redacted without these values
         return twin
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
@@ -158,38 +161,54 @@ class Redactor:
         return value
 
     def _dict(self, value: dict[str, Any], parent: str) -> dict[str, Any]:
-        names = self.names
-        as_headers = normalise_name(parent).endswith(_HEADERS_KEY)
+        as_headers = parent[-7:].lower() == _HEADERS_KEY
         aws = detectors.aws_secret_beside(value)
-        person = not self.send_pii and pii.names_a_person(value)
+        rules = [self._rule(key) for key in value]
+        person = _NAME in rules and _PERSONAL in rules  # "name" beside an e-mail or a street: a person's name
         out = {}
-        for key, item in value.items():
-            if self._hides(item) and (
-                names.is_secret_key(key)
-                or names.is_secret_header_name(key)
-                or (as_headers and names.is_secret_header(key))
+        for rule, (key, item) in zip(rules, value.items()):
+            if item is not None and item != "" and (
+                rule is _SECRET
+                or (isinstance(item, str) and (rule is _PERSONAL or (person and rule is _NAME)))
+                or (as_headers and self.names.is_secret_header(key))
                 or (aws and detectors.is_aws_secret(item))
-                or (isinstance(item, str) and not self.send_pii
-                    and (self.is_personal_key(key) or (person and normalise_name(key) == _NAME_KEY)))
             ):
-                out[self.text(key)] = FILTERED
+                out[self._key_text(key)] = FILTERED
             else:
-                out[self.text(key)] = self.value(item, key)
+                out[self._key_text(key)] = self.value(item, key)
         return out
 
-    def is_personal_key(self, name: str) -> bool:
-        """Whether a string value under this key is personal data (``pii.is_personal_key``), cached."""
-        known = self._personal_cache.get(name)
+    def _rule(self, key: str) -> str:
+        """What a body's key means for its value (``_SECRET``, ``_PERSONAL``, ``_NAME`` or ``""``), cached."""
+        known = self._rules.get(key)
         if known is None:
-            known = pii.is_personal_key(name)
-            if len(self._personal_cache) >= _CACHE_SIZE:
-                self._personal_cache.clear()
-            self._personal_cache[name] = known
+            names = self.names
+            if names.is_secret_key(key) or names.is_secret_header_name(key):
+                known = _SECRET
+            elif self.send_pii:
+                known = ""
+            elif pii.is_personal_key(key):
+                known = _PERSONAL
+            else:
+                known = _NAME if normalise_name(key) == _NAME_KEY else ""
+            _remember(self._rules, key, known)
         return known
+
+    def _key_text(self, key: str) -> str:
+        """A body's key redacted as text, cached (keys repeat in every item of a list)."""
+        known = self._key_texts.get(key)
+        if known is None:
+            known = self.text(key)
+            _remember(self._key_texts, key, known)
+        return known
+
+    def is_personal_key(self, name: str) -> bool:
+        """Whether a string value under this key is personal data (``pii.is_personal_key``)."""
+        return self._rule(name) is _PERSONAL
 
     def _secret_in_text(self, key: str) -> bool:
         """Whether a key found in text (``key=value``, ``"key": value``, XML) names a value to redact."""
-        return self.names.is_secret_key(key) or (not self.send_pii and self.is_personal_key(key))
+        return self._rule(key) in (_SECRET, _PERSONAL)
 
     def text(self, text: str, *, multipart: bool = False, cut: bool = False) -> str:
         """Secrets inside free text: ``key=value``, ``"key": value``, XML elements, ``Key: value`` lines,
@@ -200,7 +219,8 @@ class Redactor:
         """
         if len(text) < 4:
             return text
-        return detectors.scrub(self._by_name(text, multipart, cut), self.send_pii)
+        text = self._by_name(text, multipart, cut)
+        return text if len(text) < detectors.SHORTEST else detectors.scrub(text, self.send_pii)
 
     def _by_name(self, text: str, multipart: bool, cut: bool) -> str:
         """The name-based rules of ``text`` (and the exact values, and URL user information)."""
@@ -245,10 +265,6 @@ class Redactor:
             return match.group(0)[:start] + self._pairs(pattern, secret, value, depth + 1)
 
         return pattern.sub(replace, text)
-
-    @staticmethod
-    def _hides(value: Any) -> bool:
-        return value is not None and value != ""
 
     def _key_value(self, match: re.Match[str]) -> Optional[str]:
         value = match.group("val")
@@ -324,6 +340,12 @@ class Redactor:
                 while i < n and not lines[i].startswith("--"):
                     i += 1
         return "\n".join(out)
+
+
+def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
 
 
 def _exact(values: Iterable[str]) -> tuple[str, ...]:

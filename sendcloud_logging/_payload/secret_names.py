@@ -122,6 +122,7 @@ class SecretNames:
         self._header_words = _matcher(header_words - self._keep_headers)
         self._key_cache: dict[str, bool] = {}
         self._header_cache: dict[str, bool] = {}
+        self._full_name_cache: dict[str, bool] = {}
 
     @property
     def has_keys(self) -> bool:
@@ -164,7 +165,11 @@ class SecretNames:
 
     def is_secret_header_name(self, name: str) -> bool:
         """Whether this is one of the headers redacted by their full name (not by a word in it)."""
-        return normalise_name(name) in self._header_names
+        known = self._full_name_cache.get(name)
+        if known is None:
+            known = normalise_name(name) in self._header_names
+            self._remember(self._full_name_cache, name, known)
+        return known
 
     @staticmethod
     def _remember(cache: dict[str, bool], name: str, value: bool) -> None:
