@@ -49,6 +49,11 @@ TOKENS = {
     "Google API key": glue("AI", "za", "SyD", ALNUM36[:32]),
     "JWT": JWT,
     "AWS access key id": AWS_ID,
+    "WooCommerce consumer key": glue("ck", "_", HEX32, "01234567"),
+    "WooCommerce consumer secret": glue("cs", "_", HEX32, "89abcdef"),
+    "Shopware sales channel key": glue("SW", "SC", "VHJQWJRNUDHJZGQXBGDSEG0"),
+    "Shopware integration key": glue("SW", "IA", "ZZLOBLLVBLJ2RHZQUXNVAGZ1"),
+    "Ecwid secret token": glue("secret", "_", "4T6z2Dm8vQxYbN3kLp9sRw1e"),
 }
 
 
@@ -80,6 +85,9 @@ def test_token_formats_are_redacted_wherever_they_are(name: str) -> None:
         "price_list_live_test",
         "SKU-AKIAIOSFODNN",
         "order 10293847 shipped",
+        "ck_short and cs_ABCDEF",
+        "SWSC is short",
+        "secret_key_name_is_here_ok",
     ],
 )
 def test_look_alikes_are_kept(text: str) -> None:

@@ -61,6 +61,11 @@ def test_numbers_that_are_not_cards_are_kept(text: str) -> None:
     assert scrub(text) == text
 
 
+def test_card_numbers_in_forms_and_queries() -> None:
+    got = payload_with(full_url="https://shop.example/pay?cc=4111+1111+1111+1111&order=10293847")
+    assert got["full_url"] == f"https://shop.example/pay?cc={FILTERED}&order=10293847"
+
+
 def test_order_numbers_as_ints_are_kept() -> None:
     body = {"order_id": 1234567890123452, "number": 10293847, "timestamp": 1764680000000, "total": 4111}
     assert payload_with(request={"payload": body})["request"]["payload"] == body

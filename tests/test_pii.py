@@ -72,6 +72,16 @@ def test_personal_keys_in_bodies() -> None:
     assert payload_with(SEND_PII, request={"payload": body})["request"]["payload"] == body
 
 
+def test_personal_values_that_are_numbers_and_encoded_addresses() -> None:
+    got = payload_with(
+        full_url="https://shop.example/api/customers/jan%40example.com/orders",
+        request={"payload": {"phone": 31612345678, "house_number": 12, "customer_id": 77, "email_verified": True}},
+    )
+    assert got["full_url"] == f"https://shop.example/api/customers/{FILTERED}/orders"
+    assert got["request"]["payload"] == {"phone": FILTERED, "house_number": FILTERED, "customer_id": 77,
+                                         "email_verified": True}
+
+
 def test_personal_keys_in_text_forms_and_xml() -> None:
     got = payload_with(
         full_url="https://shop.example/api/customers?email=jan%40example.com&last_name=Jansen&country=NL",

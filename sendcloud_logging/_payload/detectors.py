@@ -2,7 +2,9 @@
 private keys, in any text, whatever name (or none) they are under.
 
 The formats are the public ones of the services our users' connectors call (the same families gitleaks'
-rules and GitHub's secret scanning list): Shopify, Stripe, AWS, GitHub, Slack, Google API keys, JWTs. Each
+rules and GitHub's secret scanning list): Shopify, Stripe, AWS, GitHub, Slack, Google API keys, JWTs, and
+the shop platforms' own (WooCommerce ``ck_``/``cs_`` keys, Shopware ``SWSC``/``SWIA`` access keys, Ecwid
+``secret_`` tokens). Each
 rule has literal keywords, looked for first with ``in`` (cheap), so a text holding none of them costs a few
 substring tests; the patterns are compiled once, here, and every one is linear: a bounded or
 lookbehind-anchored start (a run of token characters is tried once, at its start), and classes that cannot
@@ -66,6 +68,10 @@ _RULES: tuple[_Rule, ...] = (
     (("xox", "xapp-"), re.compile(rf"{_START}(?:xox[abposre]|xapp)-[A-Za-z0-9\-]{{10,}}"), FILTERED),
     (("hooks.slack.com",), re.compile(r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/\-]+"),
      rf"\1{FILTERED}"),
+    # WooCommerce REST keys, Shopware access keys (sales channel, integration, user), Ecwid secret tokens.
+    (("ck_", "cs_"), re.compile(rf"{_START}c[ks]_[0-9a-f]{{40}}(?![A-Za-z0-9])"), FILTERED),
+    (("SWSC", "SWIA", "SWUA"), re.compile(r"(?<![A-Za-z0-9])SW(?:SC|IA|UA)[A-Z0-9]{20,}"), FILTERED),
+    (("secret_",), re.compile(rf"{_START}secret_(?=[A-Za-z]{{0,64}}[0-9])[A-Za-z0-9]{{24,}}"), FILTERED),
     # Google API keys.
     (("AIza",), re.compile(rf"{_START}AIza[A-Za-z0-9_\-]{{30,}}"), FILTERED),
     # JWTs (JWS, JWE): base64url JSON header "eyJ", then two or more base64url parts.
@@ -190,7 +196,7 @@ def _aws_secret(match: re.Match[str]) -> str:
 
 #: Seven digits, single separators between them allowed: what a card number, an IBAN and a phone number
 #: hold (an IP address is looked for by its dots). Most texts have none: one search skips those detectors.
-_SEVEN_DIGITS = re.compile(r"[0-9](?:[ .\-()/]?[0-9]){6}")
+_SEVEN_DIGITS = re.compile(r"[0-9](?:[ .\-+()/]?[0-9]){6}")
 
 
 def scrub(text: str, send_pii: bool = False) -> str:

@@ -1,6 +1,7 @@
 """Payment data recognised by its value: card numbers and IBANs, each confirmed by its check digits.
 
-- A card number is 13 to 19 digits, written together or in groups split by single spaces or dashes, that
+- A card number is 13 to 19 digits, written together or in groups split by single spaces, dashes or ``+``
+  (a form-encoded space), that
   starts like a card of a real scheme (Visa 4, Mastercard 51-55 and 2221-2720, Amex 34/37, Discover 6011/65/
   644-649, JCB 35, Diners 36/38/300-305, UnionPay 62, Maestro 50/56-69) and passes the Luhn check. Order
   numbers, tracking numbers, EANs and millisecond timestamps rarely do both, so they stay readable.
@@ -32,7 +33,7 @@ IBAN_LENGTHS = {
     "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
     "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
 }
-_CARD = re.compile(r"(?<![\w\-])[0-9](?:[ \-]?[0-9]){12,18}(?![\w\-]|[ \-][0-9])")
+_CARD = re.compile(r"(?<![\w\-+])[0-9](?:[ \-+]?[0-9]){12,18}(?![\w\-+]|[ \-+][0-9])")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 

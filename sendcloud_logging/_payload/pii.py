@@ -43,7 +43,7 @@ _KEPT = re.compile("|".join(sorted({normalise_name(word) for word in KEPT_KEYS i
                                    reverse=True)))
 
 _EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}"
+    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}(?:@|%40)(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}"
     r"[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
 )
 _PHONE = re.compile(
@@ -82,7 +82,7 @@ def scrub(text: str, digits: bool = True) -> str:
     """E-mail addresses, phone numbers and IP addresses in a text replaced by ``[Filtered]``.
 
     ``digits``: False when the text is known to hold no seven digits in a row (so no phone number)."""
-    if "@" in text:
+    if "@" in text or "%40" in text:  # also URL-encoded: /customers/jan%40example.com
         text = _EMAIL.sub(FILTERED, text)
     if text.count(".") >= 3:
         text = _IPV4.sub(_ip, text)

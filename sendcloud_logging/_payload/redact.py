@@ -169,7 +169,8 @@ class Redactor:
         for rule, (key, item) in zip(rules, value.items()):
             if item is not None and item != "" and (
                 rule is _SECRET
-                or (isinstance(item, str) and (rule is _PERSONAL or (person and rule is _NAME)))
+                or (rule is _PERSONAL and isinstance(item, (str, int)) and not isinstance(item, bool))
+                or (person and rule is _NAME and isinstance(item, str))
                 or (as_headers and self.names.is_secret_header(key))
                 or (aws and detectors.is_aws_secret(item))
             ):
