@@ -109,3 +109,9 @@ def test_personal_data_never_reaches_the_inbox(app_logger: AppLogger, inbox: Inb
     for value in ("jan@example.com", "Jansen", "Stationsstraat", "0612345678"):
         assert value not in text
     assert "Eindhoven" in text and "5611 AB" in text
+
+
+def test_keep_keys_keeps_a_personal_key() -> None:
+    policy = PayloadPolicy(redactor=Redactor(keep_keys=["city_name", "first_name"]))
+    got = payload_with(policy, request={"payload": {"first_name": "Jan", "last_name": "Jansen"}})
+    assert got["request"]["payload"] == {"first_name": "Jan", "last_name": FILTERED}

@@ -186,7 +186,7 @@ class Redactor:
             names = self.names
             if names.is_secret_key(key) or names.is_secret_header_name(key):
                 known = _SECRET
-            elif self.send_pii:
+            elif self.send_pii or names.is_kept_key(key):  # keep_keys=["email"] keeps e-mail values too
                 known = ""
             elif pii.is_personal_key(key):
                 known = _PERSONAL

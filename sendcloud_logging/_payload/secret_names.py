@@ -150,6 +150,10 @@ class SecretNames:
             self._remember(self._key_cache, name, known)
         return known
 
+    def is_kept_key(self, name: str) -> bool:
+        """Whether ``keep_keys`` names this key in full (its value is then never redacted by its name)."""
+        return normalise_name(name) in self._keep_keys
+
     def is_secret_header(self, name: str) -> bool:
         """Whether this header's value is redacted."""
         known = self._header_cache.get(name)
