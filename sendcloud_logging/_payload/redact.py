@@ -15,7 +15,7 @@ them and their values:
 
 In bodies, besides the secret names: the values of secret headers a shop echoes back (``{"headers":
 {"Cookie": ...}}``), an AWS secret key beside its access key id, card numbers given as ints, and (unless
-``send_pii``) string values under personal keys (``pii.PERSONAL_KEYS``).
+``send_pii``) string and number values under personal keys (``pii.PERSONAL_KEYS``).
 
 Empty values (``None``, ``""``) are kept as they are: they hide nothing and tell a reader that nothing was sent.
 """
@@ -203,10 +203,6 @@ class Redactor:
             _remember(self._key_texts, key, known)
         return known
 
-    def is_personal_key(self, name: str) -> bool:
-        """Whether a string value under this key is personal data (``pii.is_personal_key``)."""
-        return self._rule(name) is _PERSONAL
-
     def _secret_in_text(self, key: str) -> bool:
         """Whether a key found in text (``key=value``, ``"key": value``, XML) names a value to redact."""
         return self._rule(key) in (_SECRET, _PERSONAL)
@@ -279,7 +275,7 @@ class Redactor:
     def _quoted_pair(self, match: re.Match[str]) -> Optional[str]:
         value = match.group("val")
         key = match.group("key")
-        if not (self._secret_in_text(key) or self.names.is_secret_header_name(key)):
+        if not self._secret_in_text(key):  # a secret header's name too: "Cookie": "..."
             return None
         if value in _EMPTY_LITERALS:
             return match.group(0)
@@ -290,7 +286,7 @@ class Redactor:
     def _escaped_pair(self, match: re.Match[str]) -> Optional[str]:
         value = match.group("val")
         key = match.group("key")
-        if not (self._secret_in_text(key) or self.names.is_secret_header_name(key)):
+        if not self._secret_in_text(key):  # a secret header's name too: "Cookie": "..."
             return None
         quote = match.group("q")
         start = match.start("val") - match.start(0)
@@ -302,7 +298,7 @@ class Redactor:
         key, value = match.group("key"), match.group("val").strip()
         if not value or value.startswith(FILTERED):
             return match.group(0)
-        if not (self._secret_in_text(key) or self.names.is_secret_header_name(key)):
+        if not self._secret_in_text(key):
             return match.group(0)
         return f"{match.group('pre')}{key}: {FILTERED}"
 
