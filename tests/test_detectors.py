@@ -54,6 +54,11 @@ TOKENS = {
     "Shopware sales channel key": glue("SW", "SC", "VHJQWJRNUDHJZGQXBGDSEG0"),
     "Shopware integration key": glue("SW", "IA", "ZZLOBLLVBLJ2RHZQUXNVAGZ1"),
     "Ecwid secret token": glue("secret", "_", "4T6z2Dm8vQxYbN3kLp9sRw1e"),
+    "Google OAuth client secret": glue("GOC", "SPX-", "1a2B3c4D5e6F7g8H9i0JkLmNoP"),
+    "Google OAuth access token": glue("ya", "29.", "a0AfH6SMBx", ALNUM36),
+    "Mollie live key": glue("live", "_", "dHar4XY7LxsDOtmnkVtjNVWXLSlXsM"),
+    "Mollie test key": glue("test", "_", "dHar4XY7LxsDOtmnkVtjNVWXLSlXsM"),
+    "SendGrid API key": glue("SG", ".", "ngeVfQFYQlKU0ufo8x5d1A", ".", "TwL2iGABf9DHoTf-09kqeF8tAmbihYzrnopKc-1s5cr"),
 }
 
 
@@ -88,6 +93,8 @@ def test_token_formats_are_redacted_wherever_they_are(name: str) -> None:
         "ck_short and cs_ABCDEF",
         "SWSC is short",
         "secret_key_name_is_here_ok",
+        "test_order_sync_runs_every_minute",
+        "live_stream",
     ],
 )
 def test_look_alikes_are_kept(text: str) -> None:

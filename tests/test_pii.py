@@ -22,7 +22,8 @@ SEND_PII = PayloadPolicy(redactor=Redactor(send_pii=True))
     [
         "jan.jansen@example.com", "J.Jansen+orders@shop-mail.example.co.uk", "info@xn--bcher-kva.example",
         "+31 6 12345678", "+31612345678", "+49 (30) 1234567", "+1-555-123-4567", "0031 20 123 4567",
-        "(555) 123-4567", "020 123 4567", "06-12345678", "030 12345678",
+        "(555) 123-4567", "020 123 4567", "06-12345678", "030 12345678", "555-123-4567", "06 12 34 56 78",
+        "0470 12 34 56", "030/12345678", "+44 20 7946 0958", "jürgen@bücher.example", "jan@xn--bcher-kva.example",
         "203.0.113.7", "198.51.100.23", "10.1.2.3", "2001:db8::1", "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
         "fe80::1%eth0",
     ],
@@ -41,7 +42,8 @@ def test_emails_phones_and_ips_in_text(written: str) -> None:
         "order SO-2026-00042", "order 000123456", "2026-12-02 13:00:00", "12:30:45", "at 09:30",
         "version 1.2.3", "postal code 5611 AB, Eindhoven", "price 12.50 EUR, 3 items", "sha 00:1a:2b:3c:4d:5e",
         "tracking 3SABCD0123456789", "localhost 127.0.0.1 and ::1 and 0.0.0.0", "order 00123456789",
-        "shipment 1234567", "weight 2.500 kg", "user@ alone", "ids 123-456",
+        "shipment 1234567", "weight 2.500 kg", "user@ alone", "ids 123-456", "on 01-12-2026", "on 01.12.2026",
+        "ref 2026-0042-1234", "iso 2026/12/02", "sku 123-456-7890",
     ],
 )
 def test_what_a_shipping_integration_needs_is_kept(text: str) -> None:

@@ -2,7 +2,8 @@
 private keys, in any text, whatever name (or none) they are under.
 
 The formats are the public ones of the services our users' connectors call (the same families gitleaks'
-rules and GitHub's secret scanning list): Shopify, Stripe, AWS, GitHub, Slack, Google API keys, JWTs, and
+rules and GitHub's secret scanning list): Shopify, Stripe, AWS, GitHub, Slack, Google (API keys, OAuth
+client secrets and access tokens), Mollie, SendGrid, JWTs, and
 the shop platforms' own (WooCommerce ``ck_``/``cs_`` keys, Shopware ``SWSC``/``SWIA`` access keys, Ecwid
 ``secret_`` tokens). Each
 rule has literal keywords, looked for first with ``in`` (cheap), so a text holding none of them costs a few
@@ -72,8 +73,13 @@ _RULES: tuple[_Rule, ...] = (
     (("ck_", "cs_"), re.compile(rf"{_START}c[ks]_[0-9a-f]{{40}}(?![A-Za-z0-9])"), FILTERED),
     (("SWSC", "SWIA", "SWUA"), re.compile(r"(?<![A-Za-z0-9])SW(?:SC|IA|UA)[A-Z0-9]{20,}"), FILTERED),
     (("secret_",), re.compile(rf"{_START}secret_(?=[A-Za-z]{{0,64}}[0-9])[A-Za-z0-9]{{24,}}"), FILTERED),
-    # Google API keys.
+    # Google API keys, OAuth client secrets and access tokens.
     (("AIza",), re.compile(rf"{_START}AIza[A-Za-z0-9_\-]{{30,}}"), FILTERED),
+    (("GOCSPX-",), re.compile(rf"{_START}GOCSPX-[A-Za-z0-9_\-]{{20,}}"), FILTERED),
+    (("ya29.",), re.compile(rf"{_START}ya29\.[A-Za-z0-9_\-]{{20,}}"), FILTERED),
+    # Mollie API keys (a payment provider of many shops), SendGrid API keys (shops' e-mail).
+    (("live_", "test_"), re.compile(rf"{_START}(?:live|test)_[A-Za-z0-9]{{30}}(?![A-Za-z0-9])"), FILTERED),
+    (("SG.",), re.compile(rf"{_START}SG\.[A-Za-z0-9_\-]{{16,32}}\.[A-Za-z0-9_\-]{{16,64}}"), FILTERED),
     # JWTs (JWS, JWE): base64url JSON header "eyJ", then two or more base64url parts.
     (("eyJ",), re.compile(
         rf"{_START}eyJ[A-Za-z0-9_\-]{{4,}}=*\.[A-Za-z0-9_\-]{{4,}}=*\.[A-Za-z0-9_\-]*(?:\.[A-Za-z0-9_\-]+){{0,2}}"

@@ -4,7 +4,7 @@ GDPR's data minimisation: a failed shop call is debugged with order numbers, cou
 cities; a customer's name, e-mail address, phone number, street and IP address are not needed for it.
 
 - In any text: e-mail addresses, phone numbers written as phone numbers (``+31 6 12345678``,
-  ``0031 20 1234567``, ``(555) 123-4567``, ``020 123 4567``) and IP addresses (v4 and v6, checked by
+  ``0031 20 1234567``, ``(555) 123-4567``, ``555-123-4567``, ``020 123 4567``, ``06 12 34 56 78``) and IP addresses (v4 and v6, checked by
   ``ipaddress``; loopback and unspecified addresses stay: they name no one).
 - In bodies: string values under personal keys (``PERSONAL_KEYS``: first, last and full names, e-mail,
   phone, street and address lines, company contacts), at any depth. A key that also names what a shipment
@@ -42,30 +42,34 @@ _PERSONAL = re.compile("|".join(sorted({normalise_name(word) for word in PERSONA
 _KEPT = re.compile("|".join(sorted({normalise_name(word) for word in KEPT_KEYS if word != "id"}, key=len,
                                    reverse=True)))
 
-_EMAIL = re.compile(
-    r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}(?:@|%40)(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.){1,8}"
-    r"[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+_EMAIL = re.compile(  # any script: a label is letters and digits of any alphabet, with inner dashes
+    r"(?<![\w.%+\-])[\w.%+\-]{1,64}(?:@|%40)(?:[^\W_](?:[\w\-]{0,61}[^\W_])?\.){1,8}"
+    r"(?:[^\W\d_]{2,24}|xn--[a-z0-9\-]{1,59})(?![\w\-])"
 )
 _PHONE = re.compile(
     r"(?<![\w+.\-/:])(?:"
     r"(?:\+|00)[1-9][0-9 .\-()]{5,20}[0-9]"  # international: +31 6 12345678, 0031 20 1234567
     r"|\([0-9]{2,5}\)[ .\-]?[0-9]{3,4}[ .\-]?[0-9]{3,5}"  # (555) 123-4567
-    r"|0[1-9][0-9]{0,3}[ \-][0-9]{3,4}(?:[ \-]?[0-9]{2,5}){0,2}"  # national, with a separator: 020 123 4567
+    r"|[2-9][0-9]{2}[\-. ][0-9]{3}[\-. ][0-9]{4}"  # North American: 555-123-4567
+    r"|0[1-9][0-9]{0,3}(?:[ .\-/][0-9]{2,8}){1,4}"  # national, groups split: 020 123 4567, 06 12 34 56 78
     r")(?![0-9]|[\-.][0-9])"
 )
 _IPV4 = re.compile(r"(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9]|\.[0-9])")
 _IPV6 = re.compile(r"(?<![0-9A-Za-z:.])(?=[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:)[0-9A-Fa-f:]{2,39}(?:%[0-9A-Za-z]{1,16})?"
                    r"(?:(?<=:)[0-9]{1,3}(?:\.[0-9]{1,3}){3})?(?![0-9A-Za-z:])")
 _DIGITS_MIN, _DIGITS_MAX = 7, 15  # a phone number (E.164 allows 15)
+_NATIONAL_MIN, _NATIONAL_MAX = 9, 12  # with its leading 0 and area code
 
 
 def _phone(match: re.Match[str]) -> str:
     """A phone number has 7 to 15 digits; one written with ``00`` has a separator too (else it may be a
-    zero-padded order number)."""
+    zero-padded order number); a national one (``0`` and an area code) has 9 to 12 (a date has 8)."""
     found = match.group(0)
     digits = sum(char.isdigit() for char in found)
     if found.startswith("00") and digits == len(found):
         return found
+    if found[0] == "0" and found[1:2] != "0":
+        return FILTERED if _NATIONAL_MIN <= digits <= _NATIONAL_MAX else found
     return FILTERED if _DIGITS_MIN <= digits <= _DIGITS_MAX else found
 
 
