@@ -4,8 +4,8 @@ GDPR's data minimisation: a failed shop call is debugged with order numbers, cou
 cities; a customer's name, e-mail address, phone number, street and IP address are not needed for it.
 
 - In any text: e-mail addresses, phone numbers written as phone numbers (``+31 6 12345678``,
-  ``0031 20 1234567``, ``(555) 123-4567``, ``555-123-4567``, ``020 123 4567``, ``06 12 34 56 78``) and IP addresses (v4 and v6, checked by
-  ``ipaddress``; loopback and unspecified addresses stay: they name no one).
+  ``0031 20 1234567``, ``(555) 123-4567``, ``555-123-4567``, ``020 123 4567``, ``06 12 34 56 78``) and IP
+  addresses (v4 and v6, checked by ``ipaddress``; loopback and unspecified addresses stay: they name no one).
 - In bodies: string values under personal keys (``PERSONAL_KEYS``: first, last and full names, e-mail,
   phone, street and address lines, company contacts), at any depth. A key that also names what a shipment
   needs (``country``, ``postal_code``, ``city``...) is kept, and so are values that are objects (an
