@@ -120,6 +120,10 @@ def test_secret_headers_echoed_in_a_json_error_body() -> None:
     }
     text = '{"headers": {"Cookie": "shop_session=abc123", "Accept": "*/*"}}'
     assert Redactor().text(text) == f'{{"headers": {{"Cookie": "{FILTERED}", "Accept": "*/*"}}}}'
+    pairs = {"request_headers": [["Cookie", "sid=1"], ["Accept", "*/*"]], "sent": "X-Shopware-Key: SW-k-1\nA: b"}
+    assert payload_with(response={"body": pairs})["response"]["body"] == {
+        "request_headers": [["Cookie", FILTERED], ["Accept", "*/*"]], "sent": f"X-Shopware-Key: {FILTERED}\nA: b"
+    }
 
 
 def test_keep_headers_keeps_a_key_header(**_: Any) -> None:

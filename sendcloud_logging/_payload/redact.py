@@ -155,6 +155,8 @@ class Redactor:
         if isinstance(value, dict):
             return self._dict(value, parent)
         if isinstance(value, list):
+            if parent[-7:].lower() == _HEADERS_KEY and _is_header_pair(value) and self.names.is_secret_header(value[0]):
+                return [self._key_text(value[0]), FILTERED]  # ["Cookie", "..."] among a shop's echoed headers
             return [self.value(item, parent) for item in value]
         if isinstance(value, int) and not isinstance(value, bool) and value >= 10**12 and payment.is_card_number(value):
             return FILTERED
@@ -298,7 +300,8 @@ class Redactor:
         key, value = match.group("key"), match.group("val").strip()
         if not value or value.startswith(FILTERED):
             return match.group(0)
-        if not self._secret_in_text(key):
+        is_key_header = key[-4:].lower() == "-key" and self.names.is_secret_header(key)  # X-Shopware-Key: ...
+        if not (self._secret_in_text(key) or is_key_header):
             return match.group(0)
         return f"{match.group('pre')}{key}: {FILTERED}"
 
@@ -337,6 +340,10 @@ class Redactor:
                 while i < n and not lines[i].startswith("--"):
                     i += 1
         return "\n".join(out)
+
+
+def _is_header_pair(value: list[Any]) -> bool:
+    return len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], str) and value[1] != ""
 
 
 def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
