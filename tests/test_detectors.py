@@ -106,6 +106,7 @@ def test_an_aws_secret_key_beside_its_access_key_id() -> None:
     assert scrub(text) == f"aws configure: {FILTERED} / {FILTERED}"
     result = payload_with(request={"payload": {"id": AWS_ID, "key": AWS_SECRET, "sha1": "a" * 40}})
     assert result["request"]["payload"] == {"id": FILTERED, "key": FILTERED, "sha1": "a" * 40}
+    assert payload_with(request={"payload": [AWS_ID, AWS_SECRET]})["request"]["payload"] == f'["{FILTERED}","{FILTERED}"]'
     # Without an access key id nearby, a 40-character value (a sha1, a commit) is kept.
     alone = payload_with(request={"payload": {"key": AWS_SECRET, "commit": "0123456789abcdef0123456789abcdef01234567"}})
     assert alone["request"]["payload"]["commit"] == "0123456789abcdef0123456789abcdef01234567"

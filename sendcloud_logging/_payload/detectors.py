@@ -180,9 +180,11 @@ def is_aws_key_id(value: Any) -> bool:
             and _AWS_KEY_ID_RE.fullmatch(value) is not None)
 
 
-def aws_secret_beside(mapping: Mapping[str, Any]) -> bool:
-    """Whether a dict holds an AWS access key id among its values (then its 40-character values are secrets)."""
-    return any(type(value) is str and len(value) == 20 and is_aws_key_id(value) for value in mapping.values())
+def aws_secret_beside(values: Union[Mapping[str, Any], list[Any]]) -> bool:
+    """Whether a dict's values or a list's items hold an AWS access key id (then its 40-character values are
+    secrets)."""
+    items = values.values() if isinstance(values, Mapping) else values
+    return any(type(value) is str and len(value) == 20 and is_aws_key_id(value) for value in items)
 
 
 def is_aws_secret(value: Any) -> bool:

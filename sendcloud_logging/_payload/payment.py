@@ -33,7 +33,8 @@ IBAN_LENGTHS = {
     "SA": 24, "SC": 31, "SD": 18, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "SO": 23, "ST": 25, "SV": 28,
     "TL": 23, "TN": 24, "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20, "YE": 30,
 }
-_CARD = re.compile(r"(?<![\w\-+])[0-9](?:[ \-+]?[0-9]){12,18}(?![\w\-+]|[ \-+][0-9])")
+_CARD = re.compile(r"(?<![\w\-+])[0-9](?:[ \-+]?[0-9]){12,18}(?![\w\-+])")
+_GROUP_SEPARATOR = re.compile(r"[ \-+]")
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 _NOT_DIGIT = re.compile(r"[^0-9]")
 
@@ -88,7 +89,18 @@ def is_iban(text: str) -> bool:
 
 
 def _card(match: re.Match[str]) -> str:
-    return FILTERED if is_card_number(match.group(0)) else match.group(0)
+    """The card number the match starts with: all of it, or its first groups (a card followed by its
+    expiry month, ``4111 1111 1111 1111 12/28``, keeps ``12/28``)."""
+    found = match.group(0)
+    if is_card_number(found):
+        return FILTERED
+    for separator in reversed(list(_GROUP_SEPARATOR.finditer(found))):
+        head = found[: separator.start()]
+        if len(head) < 13:
+            break
+        if is_card_number(head):
+            return FILTERED + found[separator.start():]
+    return found
 
 
 def _iban(match: re.Match[str]) -> str:

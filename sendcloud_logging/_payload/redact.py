@@ -157,6 +157,8 @@ class Redactor:
         if isinstance(value, list):
             if parent[-7:].lower() == _HEADERS_KEY and _is_header_pair(value) and self.names.is_secret_header(value[0]):
                 return [self._key_text(value[0]), FILTERED]  # ["Cookie", "..."] among a shop's echoed headers
+            if detectors.aws_secret_beside(value):  # ["AKIA...", "<its secret>"]
+                return [FILTERED if detectors.is_aws_secret(item) else self.value(item, parent) for item in value]
             return [self.value(item, parent) for item in value]
         if isinstance(value, int) and not isinstance(value, bool) and value >= 10**12 and payment.is_card_number(value):
             return FILTERED
