@@ -675,3 +675,16 @@ def test_compressed_bodies_that_cannot_be_read_are_described() -> None:
     assert payload_with(response=brotli)["response"]["body"] == "<32 bytes of br-compressed application/json>"
     archive = {"headers": {"Content-Type": "application/gzip"}, "body": huge}
     assert payload_with(response=archive)["response"]["body"] == f"<{len(huge)} bytes of application/gzip>"
+
+
+def test_a_value_of_control_characters_only_counts_as_absent() -> None:
+    result = payload_with(base_url="\x00\x1b", method="\x07", exception_type="\x1b\r", full_url=b"\x00")
+    assert result["base_url"] == SHOP
+    assert "method" not in result and "exception_type" not in result and "full_url" not in result
+
+
+def test_a_described_body_type_is_redacted_like_any_text() -> None:
+    result = payload_with(request={"headers": {"Content-Type": "image/png; x=4111 1111 1111 1111"}, "payload": b"\x89PNG"})
+    assert result["request"]["payload"] == "<4 bytes of image/png>"
+    odd = payload_with(request={"headers": {"Content-Type": "4111 1111 1111 1111"}, "payload": b"\x00"})
+    assert odd["request"]["payload"] == "<1 bytes of [Filtered]>"

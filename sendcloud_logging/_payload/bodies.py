@@ -165,7 +165,7 @@ def _body(
             return _bytes_body(data, content, encoding, policy)
         compressed = _decompressed(data, coding, policy.max_body_bytes * PARSE_FACTOR)
         if isinstance(compressed, str):
-            return _describe(data, _mime(content), compressed)
+            return _describe(data, _mime(content), policy, compressed)
         return _bytes_body(data if compressed is None else compressed, content, encoding, policy)
     value = Converter(policy.max_body_bytes).convert(body)
     if isinstance(value, dict):
@@ -194,28 +194,31 @@ def _bytes_body(
         return None
     mime = _mime(content)
     if _is_binary(mime):
-        return _describe(data, mime)
+        return _describe(data, mime, policy)
     codec = _codec(encoding, _charset(content))
     limit = policy.max_body_bytes * PARSE_FACTOR
     if len(data) > limit:  # not parsed: its head is decoded, redacted as text and cut; the rest counted
         head = data[: policy.max_body_bytes].decode(codec, "replace")
         if not _is_text(mime) and ("\x00" in head or "\ufffd" in head[:-1]):
-            return _describe(data, mime)
+            return _describe(data, mime, policy)
         return bounded_text(clean(head), policy.max_body_bytes, policy.redactor, len(data) - policy.max_body_bytes,
                             mime=mime)
     try:
         decoded = data.decode(codec)
     except UnicodeDecodeError:
         if not _is_text(mime):
-            return _describe(data, mime)
+            return _describe(data, mime, policy)
         decoded = data.decode(codec, "replace")
     if not _is_text(mime) and "\x00" in decoded:
-        return _describe(data, mime)
+        return _describe(data, mime, policy)
     return _text_body(decoded, content, policy)
 
 
-def _describe(data: bytes, mime: str, coding: str = "") -> str:
+def _describe(data: bytes, mime: str, policy: PayloadPolicy, coding: str = "") -> str:
+    """``<2048 bytes of image/png>``; the type is the record's text, so it is redacted like any other."""
     kind = clean(mime[:100]) if mime else "binary data"
+    if policy.redactor is not None:
+        kind = policy.redactor.text(kind)
     if coding:
         return f"<{len(data)} bytes of {clean(coding[:20])}-compressed {kind}>"
     return f"<{len(data)} bytes of {kind}>"

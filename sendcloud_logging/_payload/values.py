@@ -84,9 +84,11 @@ def _visible(match: re.Match[str]) -> str:
 
 
 def text(value: Any) -> Optional[str]:
-    """A non-blank string value, cleaned; None for anything else."""
+    """A non-blank string value, cleaned (blank once its control characters are out counts as blank); None
+    for anything else."""
     if isinstance(value, str) and value.strip():
-        return clean(value)
+        cleaned = clean(value)
+        return cleaned if cleaned.strip() else None
     return None
 
 
