@@ -30,18 +30,19 @@ class PayloadPolicy:
     max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
     credentials: Optional[Callable[[Any], Any]] = field(default=None, repr=False, compare=False)
 
-    def for_integration(self, integration_id: Any) -> PayloadPolicy:
-        """This policy, with the key pair ``credentials`` gives for the integration added to the exact values
-        redacted; itself when there is no callable, no pair, or the callable raises (the client reports that
-        when it sends)."""
+    def merchant_keys(self, integration_id: Any) -> Optional[tuple[str, str]]:
+        """The key pair ``credentials`` gives for the integration; None when there is no callable, no pair, or
+        the callable raises (the client reports that when it sends)."""
         if self.credentials is None or self.redactor is None:
-            return self
+            return None
         try:
-            pair = self.credentials(integration_id)
+            return key_pair(self.credentials(integration_id))
         except Exception:  # noqa: BLE001  # a user's callable: its failure is the sender's to report
-            return self
-        keys = key_pair(pair)
-        if keys is None:
+            return None
+
+    def with_keys(self, keys: tuple[str, ...]) -> PayloadPolicy:
+        """This policy, with ``keys`` added to the exact values its redactor replaces wherever they appear."""
+        if self.redactor is None:
             return self
         redactor = self.redactor.with_values(keys)
         return self if redactor is self.redactor else replace(self, redactor=redactor)
