@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sendcloud_logging._cli.arguments import build_parser
@@ -177,9 +177,13 @@ def test_fuzz_log_bodies(inbox: Inbox) -> None:
     with requests.Session() as session:
         session.headers["Authorization"] = AUTH
 
+        # One of each answer whatever the draw (100 drawn bodies may hold no valid log): a log, bad JSON, no JSON.
         @FUZZ
         @given(BODIES, st.sampled_from(["application/json", "text/plain", "", "application/json; charset=latin-1",
                                         "Application/JSON", "application/jsonx", "text/json"]))
+        @example(b'{"base_url": "https://shop.example"}', "application/json")
+        @example(b"{", "application/json")
+        @example(b"{}", "text/plain")
         def check(body: bytes, content_type: str) -> None:
             answer = session.post(
                 f"{inbox.api_url}/integrations/7/logs", data=body, headers={"Content-Type": content_type}, timeout=TIMEOUT
