@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from sendcloud_logging import ConfigurationError, SendcloudHandler
-from sendcloud_logging._delivery import exit
 from sendcloud_logging.inbox import Inbox
 
 from .conftest import PUBLIC_KEY, SECRET_KEY
@@ -147,9 +146,10 @@ def test_a_reload_delivers_what_the_old_handler_had_queued(inbox: Inbox, tmp_pat
             logging.config.fileConfig(ini, disable_existing_loggers=False)
         # Far apart: a reload that waits for the worker under the lock takes all of shutdown_timeout.
         assert time.monotonic() - began < RELOAD_TIMEOUT
-        assert exit.ended(2 * RELOAD_TIMEOUT)
+        assert old.flush(2 * RELOAD_TIMEOUT)  # its worker goes on after the close: until all is delivered
         assert old.stats()["sent"] == 10, old.stats()
         assert old.stats()["dropped_total"] == 0
         assert inbox.count(14) == 10 * (round_ + 1)
+    last = _handler_of("reloaded")
     logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})  # the last handler closes too
-    assert exit.ended(2 * RELOAD_TIMEOUT)
+    assert last.flush(2 * RELOAD_TIMEOUT)
