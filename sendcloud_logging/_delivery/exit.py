@@ -26,7 +26,7 @@ import math
 import os
 import threading
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 from .._diagnostics import report
 
@@ -172,10 +172,3 @@ def _join(closing: list[_Closing], until: float) -> bool:
     for item in closing:
         item.done.wait(max(0.0, min(item.end, until) - time.monotonic()))
     return all(item.done.is_set() for item in closing)
-
-
-def ended(timeout: Optional[float] = None) -> bool:
-    """Wait up to ``timeout`` seconds for the closes handed to threads; True when none is left (for tests)."""
-    with _process.lock:
-        closing = list(_process.closing)
-    return _join(closing, math.inf if timeout is None else time.monotonic() + timeout)
