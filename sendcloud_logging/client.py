@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import requests.adapters
 
-from ._http import error_from_response, send
+from ._http import close_session, error_from_response, send
 from ._http import parse_retry_after as parse_retry_after  # noqa: PLC0414  # importable here, where it lived
 from ._types import Payload, dumps
 from ._validators import (
@@ -161,7 +161,7 @@ class SendcloudClient:
     def close(self) -> None:
         """Close pooled connections (only of a session this client created)."""
         if self._owns_session:
-            self._session.close()
+            close_session(self._session)
 
     def create_log(
         self, integration_id: Union[int, str], payload: Payload, *, timeout: Optional[float] = None

@@ -8,12 +8,16 @@ storm signature) for the intake, and a client factory for the sender.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+import weakref
 from collections.abc import Hashable
 from typing import Any, Callable, Optional, Union
 
 from ._capture import capture_record, message
+from ._capture.reentry import MAX_DEPTH, Reentry
+from ._delivery import exit, fork
 from ._delivery.intake import Intake, Job
 from ._delivery.outbox import MemoryOutbox, Outbox
 from ._delivery.sender import Sender
@@ -140,15 +144,24 @@ class SendcloudHandler(logging.Handler):
         self._pipeline = RecordPipeline(
             settings.integration_id, settings.base_url, settings.policy, settings.before_send
         )
-        spool = settings.spool_path is not None
+        spool = self._spooled = settings.spool_path is not None
         self._stats = Stats()
         self._drain: Optional[tuple[float, int]] = None  # how long the last flush() waited, and records queued then
+        self._reentry = Reentry(self._count_nested)
+        exit.install()  # before any exit: logging.shutdown() must know it is the exit's
         self._worker = BackgroundWorker(
-            self._stages,
+            _weakly(self._stages),  # the worker's threads must not keep the handler alive (see below)
             queue_size=settings.queue_size,
             stats=self._stats,
             start_now=spool,  # a spool may hold what an earlier process left: send it without waiting for a record
         )
+        # Dropped without close() (no logger holds it any more): closed when collected, without waiting on the
+        # collecting thread, so its threads end after delivering what they hold. Exit is logging.shutdown()'s.
+        self._collected = weakref.finalize(
+            self, exit.close_later, functools.partial(self._worker.close, settings.shutdown_timeout),
+            settings.shutdown_timeout, self._worker.waiting,
+        )
+        self._collected.atexit = False
 
     @property
     def integration_id(self) -> Optional[int]:
@@ -169,17 +182,10 @@ class SendcloudHandler(logging.Handler):
         """Filter the record, then ``emit`` it, without ``logging.Handler.handle``'s I/O lock.
 
         ``emit`` only appends to the worker's thread-safe queue: the lock would make every logging call
-        of every thread take turns for nothing.
+        of every thread take turns for nothing. A record logged while this thread is already in here (a
+        filter, Formatter or finalizer that logs, a signal handler) is put aside and handled right after.
         """
-        if not self.filters:  # the usual case: nothing to ask
-            self.emit(record)
-            return True
-        rv = self.filter(record)
-        if isinstance(rv, logging.LogRecord):  # Python 3.12+: a filter may hand back a replacement record
-            record = rv
-        if rv:
-            self.emit(record)
-        return bool(rv)
+        return bool(self._reentry.run(record, self._filtered))
 
     def emit(self, record: logging.LogRecord) -> None:
         """Capture the record and queue it; never blocks on the network, never raises.
@@ -187,8 +193,25 @@ class SendcloudHandler(logging.Handler):
         Only copies of what may change after the call are taken here (``capture_record``); the snapshot,
         the payload, redaction and JSON are built on the worker thread.
         """
+        self._reentry.run(record, self._emit)
+
+    def _filtered(self, record: logging.LogRecord) -> bool:
+        if not self.filters:  # the usual case: nothing to ask
+            self._emit(record)
+            return True
+        rv = self.filter(record)
+        if isinstance(rv, logging.LogRecord):  # Python 3.12+: a filter may hand back a replacement record
+            record = rv
+        if rv:
+            self._emit(record)
+        return bool(rv)
+
+    def _emit(self, record: logging.LogRecord) -> None:
         try:
             if self._is_own(record):
+                return
+            if record.thread in self._worker.thread_idents:  # logged by user code the worker runs: it would loop
+                self._stats.drop("own_thread", detail=f"logger {record.name!r}")
                 return
             capture = capture_record(record, self._message(record), keep_record=self._keep_records)
             self._worker.submit(Job(capture, record.msg))
@@ -206,8 +229,13 @@ class SendcloudHandler(logging.Handler):
         """
         if timeout is not None:
             return self._worker.flush(float(timeout))
+        if exit.holds_logging_lock():  # dictConfig/fileConfig replacing us: close() hands the wait to a thread
+            return self._worker.flush(0.0)
         queued, began = self._queued(), time.monotonic()
-        done = self._worker.flush(self._settings.shutdown_timeout)
+        if exit.exiting():
+            done = self._exit_wait(self._settings.shutdown_timeout)
+        else:
+            done = self._worker.flush(self._settings.shutdown_timeout)
         self._drain = (time.monotonic() - began, queued)
         return done
 
@@ -222,8 +250,16 @@ class SendcloudHandler(logging.Handler):
         spent = 0.0
         if self._drain is not None and self._drain[1] == self._queued():
             spent = self._drain[0]  # the flush's own wait, not the time since: an early flush() costs nothing
+        timeout = self._settings.shutdown_timeout
+        self._collected.detach()
         try:
-            self._worker.close(self._settings.shutdown_timeout, spent=spent)
+            if exit.holds_logging_lock():  # reconfiguration: the worker may need that lock to finish (exit.py)
+                closing = functools.partial(self._worker.close, timeout, spent=spent)
+                exit.close_later(closing, timeout - spent, self._worker.waiting)
+            elif exit.exiting():
+                self._exit_close(timeout, spent)
+            else:
+                self._worker.close(timeout, spent=spent)
         finally:
             super().close()
 
@@ -235,55 +271,110 @@ class SendcloudHandler(logging.Handler):
         level = logging.getLevelName(self.level)
         return f"<{type(self).__name__} integration_id={self._settings.integration_id} ({level})>"
 
+    def _exit_wait(self, timeout: float) -> bool:
+        """``flush()`` at exit: announced when it lasts, and Ctrl-C drops what is left with a count."""
+        try:
+            worker = self._worker
+            return exit.wait_explained(worker.flush, timeout, worker.waiting, timeout, spooled=self._spooled)
+        except KeyboardInterrupt:
+            self._exit_close(0.0, 0.0, why=exit.INTERRUPTED)
+            return False
+
+    def _exit_close(self, timeout: float, spent: float, why: Optional[str] = None) -> None:
+        """``close()`` at exit: the wait is announced as ``flush()``'s is, and Ctrl-C never ends in a traceback."""
+        shown = self._settings.shutdown_timeout
+        try:
+            if self._worker.closed:  # Ctrl-C during flush() closed it already
+                return
+            if why is None and timeout - spent > 0 and not self._worker.flush(0.0):
+                began = time.monotonic()
+                worker = self._worker
+                exit.wait_explained(worker.flush, timeout - spent, worker.waiting, shown, spooled=self._spooled)
+                spent += time.monotonic() - began
+            self._worker.close(timeout, spent=spent, why=why)
+        except KeyboardInterrupt:
+            self._worker.close(0.0, why=exit.INTERRUPTED)  # counts what is left, unless the close already did
+
     def _queued(self) -> int:
         """Records handed to the worker so far: a flush() and a close() with none in between are one drain."""
         return int(self._stats.snapshot()["queued"])
 
     def _is_own(self, record: logging.LogRecord) -> bool:
-        """Records of this library, its worker thread and the HTTP stack below it would loop."""
-        if str(record.name).partition(".")[0] in OWN_LOGGERS:
-            return True
-        return record.thread in self._worker.thread_idents
+        """Records of this library and the HTTP stack below it would loop; they are not the application's."""
+        return str(record.name).partition(".")[0] in OWN_LOGGERS
+
+    def _count_nested(self, n: int) -> None:
+        """Records caused by handling records, beyond ``reentry.MAX_DEPTH`` levels: counted, not handled."""
+        self._stats.drop("own_thread", n, detail=f"logged while handling a log, {MAX_DEPTH} levels deep")
 
     def _message(self, record: logging.LogRecord) -> str:
         """The formatted message, never a traceback: merchants read it."""
         return message(record, self.formatter)
 
     def _stages(self) -> Stages:
-        """One worker's intake and sender over a fresh outbox (again in a forked child)."""
+        """One worker's intake and sender over a fresh outbox (again in a forked child).
+
+        In a child of multiprocessing, which ends without ``logging.shutdown()``, the handler is also closed
+        at the child's end (``fork.py``).
+        """
         s = self._settings
+        fork.at_child_exit(functools.partial(_close_if_alive, weakref.ref(self)))
         outbox: Outbox
         if s.spool_path is None:
             outbox = MemoryOutbox(s.queue_size)
         else:
             outbox = SpoolOutbox(s.spool_path, s.spool_max_bytes, s.spool_max_age)
-        account_of = None if s.credentials is None else self._account_of
+        # The stages hold settings, never the handler: the threads that run them keep them alive.
+        account_of = None if s.credentials is None else functools.partial(_account_of, s.credentials)
         return Stages(
             Intake(self._pipeline, outbox, self._stats, window=s.summary_window),
-            Sender(self._new_client, outbox, self._stats, s.delivery, account_of=account_of),
+            Sender(functools.partial(_new_client, s), outbox, self._stats, s.delivery, account_of=account_of),
         )
-
-    def _account_of(self, integration_id: Any) -> Hashable:
-        """The key pair's public key an integration's logs go with: pacing and refusals are kept per account."""
-        credentials = self._settings.credentials
-        try:
-            pair = credentials(integration_id) if credentials is not None else None
-        except Exception:  # noqa: BLE001  # the client reports this when it sends; here only the account is sought
-            pair = None
-        keys = key_pair(pair)
-        return keys[0] if keys is not None else ("integration", integration_id)
 
     def _new_client(self) -> SendcloudClient:
-        s: Settings = self._settings
-        return SendcloudClient(
-            public_key=s.public_key,
-            secret_key=s.secret_key,
-            client_id=s.client_id,
-            client_secret=s.client_secret,
-            token_url=s.token_url,
-            credentials=s.credentials,
-            api_url=s.api_url,
-            timeout=s.timeout,
-            verify=s.verify,
-            allow_insecure_http=s.allow_insecure_http,
-        )
+        return _new_client(self._settings)
+
+
+def _weakly(method: Callable[[], Stages]) -> Callable[[], Stages]:
+    """``method`` of an object, called through a weak reference: the caller does not keep the object alive."""
+    ref = weakref.WeakMethod(method)
+
+    def call() -> Stages:
+        bound = ref()
+        if bound is None:
+            raise ReferenceError("the handler was garbage-collected")
+        return bound()
+
+    return call
+
+
+def _account_of(credentials: Optional[Credentials], integration_id: Any) -> Hashable:
+    """The key pair's public key an integration's logs go with: pacing and refusals are kept per account."""
+    try:
+        pair = credentials(integration_id) if credentials is not None else None
+    except Exception:  # noqa: BLE001  # the client reports this when it sends; here only the account is sought
+        pair = None
+    keys = key_pair(pair)
+    return keys[0] if keys is not None else ("integration", integration_id)
+
+
+def _new_client(s: Settings) -> SendcloudClient:
+    return SendcloudClient(
+        public_key=s.public_key,
+        secret_key=s.secret_key,
+        client_id=s.client_id,
+        client_secret=s.client_secret,
+        token_url=s.token_url,
+        credentials=s.credentials,
+        api_url=s.api_url,
+        timeout=s.timeout,
+        verify=s.verify,
+        allow_insecure_http=s.allow_insecure_http,
+    )
+
+
+def _close_if_alive(ref: weakref.ref[SendcloudHandler]) -> None:
+    """Close the handler ``ref`` points to, unless it is gone; for the end of a multiprocessing child."""
+    handler = ref()
+    if handler is not None:
+        handler.close()

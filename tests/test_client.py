@@ -341,6 +341,20 @@ def test_a_redirect_to_another_host_is_not_followed(status: int) -> None:
     assert other.seen == [("POST" if status in (307, 308) else "GET", "/api/v3/integrations/1/logs?cursor=c", None)]
 
 
+def test_close_closes_each_kept_alive_connection_at_once(inbox: Inbox) -> None:
+    """urllib3 2 only forgets its pools on ``Session.close()``; their sockets would wait for the garbage collector
+    (a ``ResourceWarning`` at exit under ``python -X dev``)."""
+    client = SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url=inbox.api_url, timeout=5)
+    client.create_log(7, {"base_url": "https://shop.example", "method": "GET", "response_code": 404})
+    adapter = client._session.get_adapter(inbox.api_url)
+    assert isinstance(adapter, requests.adapters.HTTPAdapter)
+    pools = [adapter.poolmanager.pools[key] for key in adapter.poolmanager.pools.keys()]  # noqa: SIM118  # no iter
+    assert pools
+    assert any(pool.pool is not None and pool.pool.qsize() for pool in pools)  # a connection kept alive
+    client.close()
+    assert all(pool.pool is None for pool in pools)  # closed, its connections with it
+
+
 @pytest.mark.parametrize(
     "following",
     [

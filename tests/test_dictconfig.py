@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -100,3 +102,54 @@ kwargs={{"integration_id": 13, "public_key": "{PUBLIC_KEY}", "secret_key": "{SEC
     logging.getLogger("fileshop").error("from fileConfig")
     assert handler.flush(10)
     assert [log["exception"] for log in inbox.logs(13)] == ["from fileConfig"]
+
+
+def _reload_config(api_url: str) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "handlers": {
+            "sendcloud": {
+                "class": "sendcloud_logging.SendcloudHandler",
+                "integration_id": 14,
+                "public_key": PUBLIC_KEY,
+                "secret_key": SECRET_KEY,
+                "api_url": api_url,
+                "base_url": "https://shop.example",
+                "shutdown_timeout": RELOAD_TIMEOUT,
+                "summary_window": 0,
+            }
+        },
+        "loggers": {"reloaded": {"handlers": ["sendcloud"], "level": "ERROR", "propagate": False}},
+    }
+
+
+#: The old handler's shutdown_timeout: a reload that waited for its worker under logging's lock took all of it.
+RELOAD_TIMEOUT = 5.0
+
+
+@pytest.mark.parametrize("reload", ["dictConfig", "fileConfig"])
+def test_a_reload_delivers_what_the_old_handler_had_queued(inbox: Inbox, tmp_path: Path, reload: str) -> None:
+    """dictConfig/fileConfig close the old handler holding logging's module lock, which the old worker's threads
+    need (urllib3 logs on every request): the close must not wait for them there, and must lose nothing."""
+    ini = tmp_path / "empty.ini"
+    ini.write_text("[loggers]\nkeys=root\n[handlers]\nkeys=\n[formatters]\nkeys=\n[logger_root]\nhandlers=\n")
+    for round_ in range(3):  # the old sender blocked in some reloads only: a few rounds, each counted exactly
+        logging.config.dictConfig(_reload_config(inbox.api_url))
+        old = _handler_of("reloaded")
+        for i in range(10):
+            logging.getLogger("reloaded").error("round %d record %d", round_, i)
+        began = time.monotonic()
+        if reload == "dictConfig":
+            logging.config.dictConfig(_reload_config(inbox.api_url))
+        else:
+            logging.config.fileConfig(ini, disable_existing_loggers=False)
+        # Far apart: a reload that waits for the worker under the lock takes all of shutdown_timeout.
+        assert time.monotonic() - began < RELOAD_TIMEOUT
+        assert old.flush(2 * RELOAD_TIMEOUT)  # its worker goes on after the close: until all is delivered
+        assert old.stats()["sent"] == 10, old.stats()
+        assert old.stats()["dropped_total"] == 0
+        assert inbox.count(14) == 10 * (round_ + 1)
+    last = _handler_of("reloaded")
+    logging.config.dictConfig({"version": 1, "disable_existing_loggers": False})  # the last handler closes too
+    assert last.flush(2 * RELOAD_TIMEOUT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import subprocess
@@ -487,3 +488,24 @@ def test_flush_after_close_tells_whether_everything_went_out(
     # No waiting: asked to wait an hour, it answers within the hang guard.
     assert within(TIMEOUT, lambda: stuck.flush(3600)) is False
     assert open_files(spool) == 0  # the closed spool stays closed: no new connection
+
+
+def test_a_handler_dropped_without_close_ends_its_threads(inbox: Inbox) -> None:
+    """Its threads must not keep it alive for the life of the process: collected, it closes as close() would."""
+    handler = SendcloudHandler(integration_id=INTEGRATION_ID, public_key=PUBLIC_KEY, secret_key=SECRET_KEY,
+                               api_url=inbox.api_url, base_url="https://shop.example", summary_window=0)
+    log = logging.getLogger("tests.dropped")
+    log.propagate = False
+    log.addHandler(handler)
+    inbox.latency = 0.2  # the record is still on its way when the handler is dropped
+    log.error("the last record")
+    threads = [t for t in threading.enumerate() if t.name in ("sendcloud-logging-intake", "sendcloud-logging-sender")
+               and t.ident in handler._worker.thread_idents]
+    assert len(threads) == 2
+    log.removeHandler(handler)
+    del handler
+    gc.collect()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert not any(t.is_alive() for t in threads)
+    assert inbox.count(INTEGRATION_ID) == 1  # what it held was delivered first

@@ -61,6 +61,7 @@ class Sender:
         self.raises = 0
         self.deadline: Optional[float] = None
         self.finished: Optional[tuple[int, float, bool]] = None
+        self.why: Optional[str] = None
 
     def step(self) -> Optional[float]:
         with self._stepped:
@@ -79,11 +80,15 @@ class Sender:
     def pending(self) -> int:
         return self.pending_entries
 
+    def records(self) -> int:
+        return self.pending_entries
+
     def closing(self, deadline: float) -> None:
         self.deadline = deadline
 
-    def finish(self, unprocessed: int, timeout: float, *, release: bool) -> tuple[int, int]:
+    def finish(self, unprocessed: int, timeout: float, *, release: bool, why: Optional[str] = None) -> tuple[int, int]:
         self.finished = (unprocessed, timeout, release)
+        self.why = why
         return unprocessed, 0
 
 

@@ -116,23 +116,29 @@ class Sender:
             logger.debug("could not count the outbox", exc_info=True)
             return 0
 
+    def records(self) -> int:
+        """Log records behind the entries still to send, held summaries included (for the line at exit)."""
+        return int(self._call(self._outbox.records) or 0)
+
     def closing(self, deadline: float) -> None:
         """From now on no request may outlive ``deadline`` (in this sender's clock)."""
         self._deadline = deadline
 
-    def finish(self, unprocessed: int, timeout: float, *, release: bool) -> tuple[int, int]:
+    def finish(self, unprocessed: int, timeout: float, *, release: bool, why: Optional[str] = None) -> tuple[int, int]:
         """At close: count and report what is left; ``(left, kept)``, kept being what stays in a spool.
 
-        ``unprocessed``: records that never reached the outbox. ``release``: the threads are gone, so the
+        ``unprocessed``: records that never reached the outbox. ``why``: what ended the delivery, for the
+        stderr line (default: the timeout passed). ``release``: the threads are gone, so the
         client and the outbox may be closed. A 201 arriving later is not counted as sent any more: its log is
         counted here.
         """
         self._finished = True
         leftovers = self._call(self._outbox.close_out) or Leftovers(lost=0, kept=0)
         left = unprocessed + leftovers.lost
-        why = f"shutdown_timeout of {timeout:g} s passed"
-        if self.last_error:
-            why += f"; last error: {self.last_error}"
+        if why is None:  # the deadline passed; anything else (Ctrl-C) is said as it is
+            why = f"shutdown_timeout of {timeout:g} s passed"
+            if self.last_error:
+                why += f"; last error: {self.last_error}"
         if left:
             report(f"{left} log(s) were not delivered: {why}")
             self._stats.drop("shutdown", left, detail=why, reported=True)

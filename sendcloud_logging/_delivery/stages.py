@@ -36,12 +36,16 @@ class SenderStage(Protocol):
         """Entries still to send: what ``flush()`` waits for."""
         ...
 
+    def records(self) -> int:
+        """Log records behind the entries still to send (a summary stands for every record it carries)."""
+        ...
+
     def closing(self, deadline: float) -> None:
         """The worker closes: no request may outlive ``deadline`` (in the worker's clock)."""
         ...
 
-    def finish(self, unprocessed: int, timeout: float, *, release: bool) -> tuple[int, int]:
-        """At close: count and report what is left; ``(left, kept)``."""
+    def finish(self, unprocessed: int, timeout: float, *, release: bool, why: Optional[str] = None) -> tuple[int, int]:
+        """At close: count and report what is left; ``(left, kept)``. ``why``: what ended the delivery."""
         ...
 
 

@@ -33,6 +33,7 @@ DROP_REASONS = {
     "spool_error": "the disk spool failed and its memory fallback was full too",
     "misconfigured": "the handler's configuration cannot reach the API (a bad URL or id)",
     "expired": "they waited in the spool longer than spool_max_age",
+    "own_thread": "they were logged by code the handler itself runs (a hook, a __str__, a finalizer) and would loop",
 }
 
 
@@ -43,8 +44,11 @@ class Stats:
         self.reset()
 
     def reset(self) -> None:
-        """Start from zero (also in a forked child, where the inherited lock may be held)."""
-        self._lock = threading.Lock()
+        """Start from zero (also in a forked child, where the inherited lock may be held).
+
+        Re-entrant: a finalizer or signal handler that logs while this thread counts counts on this thread.
+        """
+        self._lock = threading.RLock()
         self._counts: Counter[str] = Counter()
         self._dropped: Counter[str] = Counter()
         self._reported: set[str] = set()
@@ -72,11 +76,11 @@ class Stats:
     def snapshot(self) -> dict[str, Any]:
         """The counters as a plain dict, with ``dropped`` by reason and ``dropped_total``."""
         with self._lock:
-            out: dict[str, Any] = {
-                name: self._counts[name]
-                for name in ("queued", "sent", "retried", "failed", "summarised", "spooled")
-            }
-            out.update({k: v for k, v in self._counts.items() if k not in out})
-            out["dropped"] = dict(self._dropped)
-            out["dropped_total"] = sum(self._dropped.values())
+            counts, dropped = dict(self._counts), dict(self._dropped)  # copies: a re-entrant add may come
+        out: dict[str, Any] = {
+            name: counts.get(name, 0) for name in ("queued", "sent", "retried", "failed", "summarised", "spooled")
+        }
+        out.update({k: v for k, v in counts.items() if k not in out})
+        out["dropped"] = dropped
+        out["dropped_total"] = sum(dropped.values())
         return out

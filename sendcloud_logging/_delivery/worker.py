@@ -16,6 +16,7 @@ from collections import deque
 from typing import Any, Callable, Optional
 
 from .._diagnostics import logger
+from .exit import INTERRUPTED
 from .stages import Stages
 from .stats import Stats
 
@@ -50,6 +51,7 @@ class BackgroundWorker:
         self._start_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._idents: frozenset[Optional[int]] = frozenset()
+        self._idents_lock = threading.Lock()
         self._holding = self._sending = False  # a job may be out of the queue; a step is running
         self._room_wait = False  # the intake waits for the sender: the caller's turn would not help
         self._deadline: Optional[float] = None  # set by close()
@@ -97,10 +99,21 @@ class BackgroundWorker:
                 self._progress.wait(min(remaining, FLUSH_POLL))
         return True
 
-    def close(self, timeout: float, *, spent: float = 0.0) -> int:
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` began: nothing more is accepted or waited for."""
+        return self._deadline is not None and self._pid == os.getpid()
+
+    def waiting(self) -> int:
+        """Records neither delivered nor dropped yet: queued, being prepared, or behind the outbox's entries."""
+        return len(self._jobs) + self._holding + self._stages.sender.records()
+
+    def close(self, timeout: float, *, spent: float = 0.0, why: Optional[str] = None) -> int:
         """Deliver what is queued within ``timeout`` seconds, then stop; return how many logs were left.
 
         ``spent``: seconds of ``timeout`` a ``flush()`` right before already used (``logging.shutdown()``).
+        ``why``: what the stderr line says ended the delivery (default: the timeout passed). A
+        KeyboardInterrupt during the wait ends it at once: what is left is counted, then it is raised again.
         """
         if self._pid != os.getpid():
             self._reset()
@@ -110,14 +123,22 @@ class BackgroundWorker:
         self._stages.sender.closing(self._deadline)
         self._wake_intake.set()
         self._wake_sender.set()
-        for thread in self._threads:
-            if thread is not threading.current_thread():
-                thread.join(self._remaining() + JOIN_GRACE)
+        interrupted = False
+        try:
+            for thread in self._threads:
+                if thread is not threading.current_thread():
+                    thread.join(self._remaining() + JOIN_GRACE)
+        except KeyboardInterrupt:
+            interrupted, why = True, INTERRUPTED
+            self._deadline = self._clock()
         unprocessed = len(self._jobs) + self._holding  # never reached the intake stage, or stuck in it
         self._jobs.clear()
-        alive = any(t.is_alive() for t in self._threads)
-        left, kept = self._stages.sender.finish(unprocessed, timeout, release=not alive)
+        # An interrupted join() marks a thread that still runs as stopped (CPython's bpo-45274): do not trust it.
+        alive = interrupted or any(t.is_alive() for t in self._threads)
+        left, kept = self._stages.sender.finish(unprocessed, timeout, release=not alive, why=why)
         self._left_at_close = left + kept
+        if interrupted:
+            raise KeyboardInterrupt
         return left
 
     def _start(self) -> None:
@@ -135,9 +156,14 @@ class BackgroundWorker:
                 self._jobs.clear()
                 return
             self._threads = threads
-            self._idents = frozenset(t.ident for t in threads)
+            self._known(*(t.ident for t in threads))
+
+    def _known(self, *idents: Optional[int]) -> None:
+        with self._idents_lock:
+            self._idents = self._idents.union(idents)
 
     def _intake_loop(self) -> None:
+        self._known(threading.get_ident())  # before the first job: a record its user code logs is known as ours
         stage = self._stages.intake
         while self._remaining():
             self._room_wait = self._deadline is None and not stage.has_room()
@@ -172,6 +198,7 @@ class BackgroundWorker:
             self._wake_intake.wait(ROOM_POLL if self._room_wait else None)  # the sender wakes it after each step
 
     def _sender_loop(self) -> None:
+        self._known(threading.get_ident())
         stage = self._stages.sender
         while True:
             self._wake_sender.clear()  # before the look: a wake-up set after it is kept for the wait below
