@@ -5,10 +5,12 @@ thread. Repeats of one signature within the summary window are the one summary m
 out at once, the second opens a held summary entry, and every later one folds into it until the window
 closes (``summary.py``).
 
-A storm may outpace payload building. While the worker's queue backs up (``behind``), a repeat is folded
-into its summary by count only, from its cheap signature, and the summary keeps the text of an earlier
-repeat; as soon as the intake has caught up, repeats carry their payload again. So the intake does the
-expensive work only when it can afford it. What the payload is made of is the pipeline's business.
+Fold before build: a repeat whose summary is already waiting in the outbox is only counted, from its
+cheap signature; the summary keeps that repeat's snapshot (the latest replaces the one before) and its
+payload is built once, when the summary is sent. So a storm costs a signature and a count per record, and a
+payload is built, redacted and encoded only for a record that will be sent: the first of a window, the one
+the summary is opened with, and the latest one it carries. With a ``before_send`` hook every record is still
+prepared (the hook sees each). What the payload is made of is the pipeline's business.
 """
 
 from __future__ import annotations
@@ -87,14 +89,16 @@ class Intake:
     def take(self, job: Job, *, behind: bool = False) -> bool:
         """Place a job in the outbox, or fold it into its summary; True when the sender has a new entry.
 
-        ``behind``: the queue is backing up, so a repeat is only counted. A ``Drop`` is counted under its reason.
+        ``behind`` (the queue is backing up) changes nothing any more: a repeat is always folded by its count.
+        A ``Drop`` is counted under its reason.
         """
+        del behind
         try:
             created = float(job.capture.created)
             read = self._pipeline.read(job.capture)
             window = self._summariser.offer(self._pipeline.signature(read, job.template))
-            cheap = behind and not self._pipeline.prepares_every_record
-            if cheap and window is not None and window.ref is not None and self._outbox.fold(window.ref, created):
+            ref = None if window is None or self._pipeline.prepares_every_record else window.ref
+            if ref is not None and self._outbox.fold(ref, created, latest=_Latest(self._pipeline, read)):
                 self._taken(summarised=True)
                 return False
             integration_id, payload = self._pipeline.prepare(read)
@@ -126,3 +130,15 @@ class Intake:
             self._stats.add("summarised")
         if self._outbox.counts_as:
             self._stats.add(self._outbox.counts_as)
+
+
+class _Latest:
+    """A folded repeat's payload, built only when its summary is sent (``outbox.Entry.latest``)."""
+
+    __slots__ = ("_pipeline", "_read")
+
+    def __init__(self, pipeline: Pipeline, read: Any) -> None:
+        self._pipeline, self._read = pipeline, read
+
+    def __call__(self) -> Payload:
+        return self._pipeline.prepare(self._read)[1]

@@ -16,7 +16,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Optional, Protocol
 
+from .._diagnostics import logger
 from .._types import Payload
+
+#: Builds the payload of the latest repeat folded into a summary, when the summary is sent (not per repeat).
+Latest = Callable[[], Payload]
 
 
 @dataclass
@@ -37,6 +41,21 @@ class Entry:
     not_before: float = 0.0
     attempts: int = 0
     held: bool = False  # a storm summary waiting for its window to close
+    #: The latest repeat's payload, built only when the summary is sent (``Outbox.fold(latest=...)``).
+    latest: Optional[Latest] = None
+
+    def latest_payload(self) -> Payload:
+        """The payload to send: the latest folded repeat's, built now (once), else the one it was kept with.
+
+        A repeat that cannot become a log after all (its hook or build fails) leaves the earlier payload.
+        """
+        latest, self.latest = self.latest, None
+        if latest is not None:
+            try:
+                self.payload = latest()
+            except Exception:  # noqa: BLE001  # a Drop or a bug: the summary still goes, with the earlier text
+                logger.debug("could not build the summary's latest repeat", exc_info=True)
+        return self.payload
 
 
 class Leftovers(NamedTuple):
@@ -66,10 +85,13 @@ class Outbox(Protocol):
         """
         ...
 
-    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None) -> bool:
+    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None, *,
+             latest: Optional[Latest] = None) -> bool:
         """Count one more occurrence (at ``created``) in a held summary, and carry ``payload`` if given.
 
-        False when ``ref`` is gone or in flight: the caller then starts a new summary.
+        ``latest``: instead of a payload, what builds it once the summary is sent (``Entry.latest``): a storm
+        repeat costs a count, not a payload. False when ``ref`` is gone or in flight: the caller then starts
+        a new summary.
         """
         ...
 
@@ -165,7 +187,8 @@ class MemoryOutbox:
             heapq.heappush(self._heap, (not_before, ref))
             return ref
 
-    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None) -> bool:
+    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None, *,
+             latest: Optional[Latest] = None) -> bool:
         """See ``Outbox.fold``."""
         with self._lock:
             entry = self._entries.get(ref)
@@ -176,7 +199,9 @@ class MemoryOutbox:
             entry.more += 1
             entry.created = entry.last = created
             if payload is not None:
-                entry.payload = payload
+                entry.payload, entry.latest = payload, None
+            elif latest is not None:
+                entry.latest = latest
             return True
 
     def claim(self) -> Optional[Entry]:

@@ -176,7 +176,9 @@ class Sender:
             return
         if account.window is not None:
             account.window.take()
-        payload = with_summary(entry.payload, entry.more, entry.first or entry.created, entry.last or entry.created)
+        payload = with_summary(
+            entry.latest_payload(), entry.more, entry.first or entry.created, entry.last or entry.created
+        )
         error: Optional[BaseException] = None
         try:
             self._get_client().create_log(entry.integration_id, payload, timeout=self._request_timeout())
@@ -280,3 +282,4 @@ class Sender:
         if self._deadline is None:
             return None
         return max(0.05, self._deadline - self._clock())
+
