@@ -138,6 +138,7 @@ class Sender:
             self._stats.drop("shutdown", left, detail=why, reported=True)
         if leftovers.kept:
             report(f"{leftovers.kept} log(s) stay in the spool and will be sent by the next process using it")
+        self._stats.say_unsaid()  # the drops since the logger's last line about each reason
         if release:
             client, self._client = self._client, None
             if client is not None:
