@@ -17,16 +17,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from ._delivery.policy import DeliveryPolicy
-from ._delivery.spool import spool_file
-from ._payload import PayloadPolicy
-from ._payload.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_BODY_BYTES, MIN_PAYLOAD_BYTES
-from ._payload.redact import Redactor
 from ._validators import (
     DEFAULT_API_URL,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_TIMEOUT,
+    MIN_BODY_BYTES,
+    MIN_PAYLOAD_BYTES,
     byte_size,
     ca_bundle,
     check_api_url,
@@ -46,6 +45,10 @@ from ._validators import (
 )
 from .auth import DEFAULT_TOKEN_URL, PAIRS, Credentials, auth_mode, missing_key
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ._delivery.policy import DeliveryPolicy
+    from ._payload.policy import PayloadPolicy
 
 __all__ = ["DEFAULTS", "ENVIRONMENT", "OPTIONS", "Option", "Settings", "environment", "resolve"]
 
@@ -75,6 +78,15 @@ def _url(key: str, value: Any) -> str:
 
 def _timeout(key: str, value: Any) -> tuple[float, float]:
     return normalise_timeout(value, key)
+
+
+def spool_file(key: str, value: Any) -> Optional[str]:
+    """``_delivery.spool.spool_file``, imported only when a spool is asked for (it brings sqlite3)."""
+    if value is None:
+        return None
+    from ._delivery.spool import spool_file as check  # noqa: PLC0415  # the spool is imported when used
+
+    return check(key, value)
 
 
 def _at_least(minimum: int) -> Parser:
@@ -313,6 +325,10 @@ def resolve(options: Mapping[str, Any], environ: Optional[Mapping[str, str]] = N
         raise ConfigurationError(missing, f"missing: pass {missing}= or set {ENVIRONMENT[missing]}")
     for name in ("api_url", "token_url"):
         values[name] = check_api_url(values[name], values["allow_insecure_http"], key=name)
+    from ._delivery.policy import DeliveryPolicy  # noqa: PLC0415  # imported with the first handler, not the class
+    from ._payload.policy import PayloadPolicy  # noqa: PLC0415
+    from ._payload.redact import Redactor  # noqa: PLC0415
+
     delivery = DeliveryPolicy(  # a spool keeps logs of refused credentials for a key fixed by the next deploy
         **{f.name: values[f.name] for f in fields(DeliveryPolicy) if f.name in values},
         hold_on_auth_failure=values["spool_path"] is not None,

@@ -4,6 +4,10 @@
 queue and returns. It never touches the network and never raises. Building the payload and sending it
 happen on the worker's threads, through two small seams: a ``RecordPipeline`` (capture -> payload, and the
 storm signature) for the intake, and a client factory for the sender.
+
+Importing this module costs little beyond requests: the payload, delivery and spool modules are imported
+when the first handler is built, so an application that only imports the class, or a CLI
+command that never builds one, does not pay for them.
 """
 
 from __future__ import annotations
@@ -11,21 +15,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Hashable
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from ._capture import capture_record, message
-from ._delivery.intake import Intake, Job
-from ._delivery.outbox import MemoryOutbox, Outbox
-from ._delivery.sender import Sender
-from ._delivery.spool import SpoolOutbox
-from ._delivery.stages import Stages
-from ._delivery.stats import Stats
-from ._delivery.worker import BackgroundWorker
-from ._payload.pipeline import RecordPipeline
+from ._delivery.stages import Job, Stages
 from ._settings import DEFAULTS, OPTIONS, Settings, resolve
 from ._validators import TimeoutArg
 from .auth import Credentials, key_pair
-from .client import SendcloudClient
+
+if TYPE_CHECKING:
+    from ._delivery.outbox import Outbox
+    from .client import SendcloudClient
 
 #: Loggers whose records never enter the handler: our own, and the HTTP stack below the client.
 OWN_LOGGERS = ("sendcloud_logging", "urllib3", "requests", "charset_normalizer")
@@ -132,6 +132,13 @@ class SendcloudHandler(logging.Handler):
         given = locals()  # first statement: exactly the arguments
         settings = resolve({name: given[name] for name in OPTIONS})
         super().__init__(settings.level)
+        # The handler's parts come with the first handler, on the thread that builds it: none is imported
+        # later on a worker thread, whose import lock a fork could leave held in the child.
+        from . import client  # noqa: F401, PLC0415
+        from ._delivery.stats import Stats  # noqa: PLC0415
+        from ._delivery.worker import BackgroundWorker  # noqa: PLC0415
+        from ._payload.pipeline import RecordPipeline  # noqa: PLC0415
+
         self._settings = settings
         self._keep_records = settings.before_send is not None  # the hook gets the record: keep it while it waits
         self._pipeline = RecordPipeline(
@@ -248,6 +255,11 @@ class SendcloudHandler(logging.Handler):
 
     def _stages(self) -> Stages:
         """One worker's intake and sender over a fresh outbox (again in a forked child)."""
+        from ._delivery.intake import Intake  # noqa: PLC0415
+        from ._delivery.outbox import MemoryOutbox  # noqa: PLC0415
+        from ._delivery.sender import Sender  # noqa: PLC0415
+        from ._delivery.spool import SpoolOutbox  # noqa: PLC0415  # sqlite3 only for a handler with a spool
+
         s = self._settings
         outbox: Outbox
         if s.spool_path is None:
@@ -271,6 +283,8 @@ class SendcloudHandler(logging.Handler):
         return keys[0] if keys is not None else ("integration", integration_id)
 
     def _new_client(self) -> SendcloudClient:
+        from .client import SendcloudClient  # noqa: PLC0415  # imported when the handler was built
+
         s: Settings = self._settings
         return SendcloudClient(
             public_key=s.public_key,
@@ -284,3 +298,4 @@ class SendcloudHandler(logging.Handler):
             verify=s.verify,
             allow_insecure_http=s.allow_insecure_http,
         )
+

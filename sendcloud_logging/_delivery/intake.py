@@ -20,18 +20,9 @@ from typing import Any, Callable, Optional, Protocol
 
 from .._types import Drop, Payload, Signature
 from .outbox import Outbox
+from .stages import Job
 from .stats import Stats
 from .summary import Summariser, Window
-
-
-class Job:
-    """One record on the caller's queue: its capture and the log call's message template."""
-
-    __slots__ = ("capture", "template")
-
-    def __init__(self, capture: Any, template: Any) -> None:
-        self.capture = capture
-        self.template = template
 
 
 class Pipeline(Protocol):

@@ -9,6 +9,16 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Optional, Protocol
 
 
+class Job:
+    """One record on the caller's queue: its capture and the log call's message template."""
+
+    __slots__ = ("capture", "template")
+
+    def __init__(self, capture: Any, template: Any) -> None:
+        self.capture = capture
+        self.template = template
+
+
 class IntakeStage(Protocol):
     """Turns jobs into outbox entries on the intake thread."""
 
