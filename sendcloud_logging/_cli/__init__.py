@@ -20,14 +20,24 @@ import sys
 from collections.abc import Sequence
 from typing import Optional
 
-from . import api, demo, serve
 from .arguments import FAILED, build_parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 failed, 2 usage)."""
+    """Run the command line; return the exit code (0 ok, 1 failed, 2 usage).
+
+    The subcommands' modules are imported once one is chosen: ``--version`` and ``--help`` import neither
+    requests nor the handler.
+    """
     args = build_parser().parse_args(argv)
-    command = {"serve": serve.serve, "send": api.send, "demo": _demo, "logs": api.logs}[args.command]
+    if args.command == "serve":
+        from .serve import serve as command  # noqa: PLC0415
+    elif args.command == "demo":
+        command = _demo
+    else:
+        from . import api  # noqa: PLC0415
+
+        command = {"send": api.send, "logs": api.logs}[args.command]
     return command(args)
 
 
@@ -38,4 +48,6 @@ def _demo(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"error: the demo needs the inbox extra: pip install 'sendcloud-logging[inbox]' ({exc})", file=sys.stderr)
         return FAILED
+    from . import demo  # noqa: PLC0415
+
     return demo.run(sys.stdout, sys.stderr)

@@ -11,8 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from .arguments import FAILED, OK
-from .demo import INBOX_SECRET_KEY
+from .arguments import FAILED, INBOX_SECRET_KEY, OK
 from .tables import truncate
 
 #: The Inbox's OAuth2 development client (its defaults), printed by ``serve`` like its development keys.
