@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 from ._validators import (
     DEFAULT_API_URL,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_MEMORY_BYTES,
     DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_TIMEOUT,
     MIN_BODY_BYTES,
+    MIN_MEMORY_BYTES,
     MIN_PAYLOAD_BYTES,
     byte_size,
     ca_bundle,
@@ -141,7 +143,20 @@ _TABLE = (
         fallback=DEFAULT_API_URL,
     ),
     Option("base_url", None, http_url, "The shop URL used when a record carries none."),
-    Option("queue_size", 1000, positive_int, "Records waiting at most; more are dropped and counted (queue_full)."),
+    Option(
+        "queue_size",
+        1000,
+        positive_int,
+        "Records waiting at most in the caller's queue, and again as logs in the outbox; more are dropped and "
+        "counted (queue_full).",
+    ),
+    Option(
+        "max_memory_bytes",
+        DEFAULT_MAX_MEMORY_BYTES,
+        _at_least(MIN_MEMORY_BYTES),
+        f"Bytes the waiting records may hold in memory at most, queue and outbox together (at least "
+        f"{MIN_MEMORY_BYTES}); more are dropped and counted (memory_full).",
+    ),
     Option(
         "shutdown_timeout",
         5.0,
@@ -277,6 +292,7 @@ class Settings:
     verify: Union[bool, str]
     allow_insecure_http: bool
     queue_size: int
+    max_memory_bytes: int
     summary_window: float
     delivery: DeliveryPolicy = field(repr=False, compare=False)
     spool_path: Optional[str]

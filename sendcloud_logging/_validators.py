@@ -35,6 +35,10 @@ DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
 #: Smallest values the handler accepts for the two keywords: room for a readable log.
 MIN_BODY_BYTES = 1024
 MIN_PAYLOAD_BYTES = 16 * 1024
+#: Bytes the waiting records may hold at most by default (the caller's queue and the outbox together), and
+#: the smallest bound the handler accepts.
+DEFAULT_MAX_MEMORY_BYTES = 64 * 1024 * 1024
+MIN_MEMORY_BYTES = 1024 * 1024
 
 TimeoutArg = Union[float, str, "tuple[float, float]", None]
 

@@ -57,7 +57,10 @@ class SendcloudHandler(logging.Handler):
         api_url: API v3 base URL (default https://panel.sendcloud.sc/api/v3); plain http only to loopback
             hosts.
         base_url: The shop URL used when a record carries none.
-        queue_size: Records waiting at most; more are dropped and counted (queue_full).
+        queue_size: Records waiting at most in the caller's queue, and again as logs in the outbox; more are
+            dropped and counted (queue_full).
+        max_memory_bytes: Bytes the waiting records may hold in memory at most, queue and outbox together (at
+            least 1048576); more are dropped and counted (memory_full).
         shutdown_timeout: Seconds close() (and so interpreter exit) may spend delivering what is queued.
         timeout: HTTP timeout in seconds, or a (connect, read) pair.
         max_retries: Retries of a log after a transport error, 408, 429 or 5xx (full-jitter exponential
@@ -106,6 +109,7 @@ class SendcloudHandler(logging.Handler):
         api_url: Optional[str] = None,
         base_url: Optional[str] = None,
         queue_size: int = DEFAULTS["queue_size"],
+        max_memory_bytes: int = DEFAULTS["max_memory_bytes"],
         shutdown_timeout: float = DEFAULTS["shutdown_timeout"],
         timeout: TimeoutArg = DEFAULTS["timeout"],
         max_retries: int = DEFAULTS["max_retries"],
@@ -141,6 +145,7 @@ class SendcloudHandler(logging.Handler):
 
         self._settings = settings
         self._keep_records = settings.before_send is not None  # the hook gets the record: keep it while it waits
+        self._max_body_bytes = settings.policy.max_body_bytes  # a body far beyond it is cut at capture
         self._pipeline = RecordPipeline(
             settings.integration_id, settings.base_url, settings.policy, settings.before_send
         )
@@ -194,7 +199,8 @@ class SendcloudHandler(logging.Handler):
         try:
             if self._is_own(record):
                 return
-            capture = capture_record(record, self._message(record), keep_record=self._keep_records)
+            capture = capture_record(record, self._message(record), keep_record=self._keep_records,
+                                     max_body_bytes=self._max_body_bytes)
             self._worker.submit(Job(capture, record.msg))
         except Exception:  # noqa: BLE001  # the caller never sees our errors; logging reports them
             self.handleError(record)
@@ -255,20 +261,22 @@ class SendcloudHandler(logging.Handler):
 
     def _stages(self) -> Stages:
         """One worker's intake and sender over a fresh outbox (again in a forked child)."""
+        from ._delivery.budget import MemoryBudget  # noqa: PLC0415
         from ._delivery.intake import Intake  # noqa: PLC0415
         from ._delivery.outbox import MemoryOutbox  # noqa: PLC0415
         from ._delivery.sender import Sender  # noqa: PLC0415
         from ._delivery.spool import SpoolOutbox  # noqa: PLC0415  # sqlite3 only for a handler with a spool
 
         s = self._settings
+        budget = MemoryBudget(s.max_memory_bytes)  # one bound in bytes over the caller's queue and the outbox
         outbox: Outbox
         if s.spool_path is None:
-            outbox = MemoryOutbox(s.queue_size)
+            outbox = MemoryOutbox(s.queue_size, budget=budget)
         else:
-            outbox = SpoolOutbox(s.spool_path, s.spool_max_bytes, s.spool_max_age)
+            outbox = SpoolOutbox(s.spool_path, s.spool_max_bytes, s.spool_max_age, budget=budget)
         account_of = None if s.credentials is None else self._account_of
         return Stages(
-            Intake(self._pipeline, outbox, self._stats, window=s.summary_window),
+            Intake(self._pipeline, outbox, self._stats, window=s.summary_window, budget=budget),
             Sender(self._new_client, outbox, self._stats, s.delivery, account_of=account_of),
         )
 

@@ -37,7 +37,7 @@ from .chain import (
     logged_exception,
     request_of_response,
 )
-from .parts import FILES_BODY, STREAMED_REQUEST, UNREAD_RESPONSE, HTTPParts, Unreadable
+from .parts import FILES_BODY, STREAMED_REQUEST, UNREAD_RESPONSE, CutBody, HTTPParts, Unreadable, cut_body
 
 __all__ = [
     "CHAIN_DEPTH",
@@ -47,6 +47,7 @@ __all__ = [
     "STREAMED_REQUEST",
     "UNREAD_RESPONSE",
     "Capture",
+    "CutBody",
     "HTTPParts",
     "Snapshot",
     "Unreadable",
@@ -127,7 +128,9 @@ class Capture(NamedTuple):
         )
 
 
-def capture_record(record: logging.LogRecord, text: Optional[str] = None, *, keep_record: bool = False) -> Capture:
+def capture_record(
+    record: logging.LogRecord, text: Optional[str] = None, *, keep_record: bool = False, max_body_bytes: int = 0
+) -> Capture:
     """Copy from a record what may change, defer the rest; cheap, never raises, never mutates the record.
 
     Args:
@@ -135,6 +138,8 @@ def capture_record(record: logging.LogRecord, text: Optional[str] = None, *, kee
         text: The formatted message (``message(record, formatter)``); default ``message(record)``.
         keep_record: Keep a reference to the record itself (for ``before_send``); it then lives until the
             payload is built, exception and traceback included.
+        max_body_bytes: The payload's body bound: a body far beyond it keeps only its head (``cut_body``),
+            so it never waits in memory whole. 0 keeps every body as it is.
     """
     attrs = record.__dict__
     fields = NO_FIELDS
@@ -161,6 +166,8 @@ def capture_record(record: logging.LogRecord, text: Optional[str] = None, *, kee
             request = request_of_response(candidate)
             if request is not None:
                 break
+    if max_body_bytes:
+        request, response = cut_body(request, max_body_bytes), cut_body(response, max_body_bytes)
 
     return _new(Capture, (
         message(record) if text is None else text,

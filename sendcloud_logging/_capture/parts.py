@@ -12,18 +12,24 @@ from typing import Any, NamedTuple, Optional, Union
 
 __all__ = [
     "FILES_BODY",
+    "PARSE_FACTOR",
     "STREAMED_REQUEST",
     "UNREAD_RESPONSE",
+    "CutBody",
     "HTTPParts",
     "Unreadable",
     "copy_body",
     "copy_headers",
+    "cut_body",
     "pairs_to_dict",
     "status_code",
 ]
 
 #: HTTP status codes have three digits; anything else is not a status.
 MAX_STATUS = 999
+#: A text or bytes body longer than this many times ``max_body_bytes`` is never parsed: only its head is sent,
+#: so capture keeps only that head (``cut_body``) and such a body never waits in memory whole.
+PARSE_FACTOR = 8
 
 
 class Unreadable(str):
@@ -57,6 +63,24 @@ class HTTPParts(NamedTuple):
     body: Any = None
     #: The charset known for a response (requests' ``Response.encoding``, from its headers).
     encoding: Optional[str] = None
+
+
+class CutBody(NamedTuple):
+    """A ``str`` or ``bytes`` body far beyond ``max_body_bytes``, cut at capture: its head and its length before."""
+
+    head: Union[str, bytes]
+    total: int
+
+
+def cut_body(part: Optional[HTTPParts], max_body_bytes: int) -> Optional[HTTPParts]:
+    """``part`` with a body beyond ``PARSE_FACTOR`` times ``max_body_bytes`` cut to its head (a ``CutBody``)."""
+    if part is None:
+        return None
+    body = part.body
+    beyond = isinstance(body, (str, bytes)) and len(body) > max_body_bytes * PARSE_FACTOR
+    if beyond and not isinstance(body, Unreadable):
+        return part._replace(body=CutBody(body[:max_body_bytes], len(body)))
+    return part
 
 
 def copy_headers(headers: Any) -> Any:

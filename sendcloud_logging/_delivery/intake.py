@@ -19,6 +19,7 @@ import time
 from typing import Any, Callable, Optional, Protocol
 
 from .._types import Drop, Payload, Signature
+from .budget import MemoryBudget, capture_size
 from .outbox import Outbox
 from .stages import Job
 from .stats import Stats
@@ -66,12 +67,29 @@ class Intake:
         *,
         window: float,
         clock: Callable[[], float] = time.monotonic,
+        budget: Optional[MemoryBudget] = None,
     ) -> None:
         self._pipeline = pipeline
+        self._budget = budget
         self._outbox = outbox
         self._stats = stats
         self._clock = clock
         self._summariser = Summariser(window, clock=clock)
+
+    def admit(self, job: Job) -> bool:
+        """Charge the job's bytes to the memory bound before it is queued; False (``memory_full``) when over.
+
+        Runs on the caller's thread: an estimate of the capture's texts and bodies, and one lock.
+        """
+        budget = self._budget
+        if budget is None:
+            return True
+        size = capture_size(job.capture)
+        if not budget.take(size):
+            self._stats.drop("memory_full", detail=f"max_memory_bytes={budget.max_bytes}")
+            return False
+        job.size = size
+        return True
 
     def has_room(self) -> bool:
         """False while the outbox is at its bound: the worker waits for the sender before the next job."""
@@ -84,12 +102,14 @@ class Intake:
         A ``Drop`` is counted under its reason.
         """
         del behind
+        if job.size and self._budget is not None:  # it leaves the queue: its payload is charged instead
+            self._budget.give(job.size)
         try:
             created = float(job.capture.created)
             read = self._pipeline.read(job.capture)
             window = self._summariser.offer(self._pipeline.signature(read, job.template))
             ref = None if window is None or self._pipeline.prepares_every_record else window.ref
-            if ref is not None and self._outbox.fold(ref, created, latest=_Latest(self._pipeline, read)):
+            if ref is not None and self._outbox.fold(ref, created, latest=_Latest(self._pipeline, read, job.size)):
                 self._taken(summarised=True)
                 return False
             integration_id, payload = self._pipeline.prepare(read)
@@ -126,10 +146,11 @@ class Intake:
 class _Latest:
     """A folded repeat's payload, built only when its summary is sent (``outbox.Entry.latest``)."""
 
-    __slots__ = ("_pipeline", "_read")
+    __slots__ = ("_pipeline", "_read", "size")
 
-    def __init__(self, pipeline: Pipeline, read: Any) -> None:
+    def __init__(self, pipeline: Pipeline, read: Any, size: int) -> None:
         self._pipeline, self._read = pipeline, read
+        self.size = size  # bytes its capture holds, charged to the memory bound while it is kept
 
     def __call__(self) -> Payload:
         return self._pipeline.prepare(self._read)[1]

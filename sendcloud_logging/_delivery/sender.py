@@ -135,6 +135,7 @@ class Sender:
             why += f"; last error: {self.last_error}"
         if left:
             report(f"{left} log(s) were not delivered: {why}")
+            self._stats.add("summarised", -leftovers.folded)  # a record counts once: dropped, not summarised
             self._stats.drop("shutdown", left, detail=why, reported=True)
         if leftovers.kept:
             report(f"{leftovers.kept} log(s) stay in the spool and will be sent by the next process using it")
@@ -228,7 +229,9 @@ class Sender:
             detail = outcome.detail
             if outcome.forget_integration:
                 detail = f"integration {entry.integration_id}: {detail}"
-            self._stats.drop(outcome.reason, detail=detail)
+            if entry.more:  # a summary stands for 1 + more records: each counts once, as dropped
+                self._stats.add("summarised", -entry.more)
+            self._stats.drop(outcome.reason, 1 + entry.more, detail=detail)
             if outcome.outage:
                 self._stats.add("failed")
 

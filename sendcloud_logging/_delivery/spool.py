@@ -39,7 +39,8 @@ from .._diagnostics import logger, report
 from .._types import Drop, Payload, dumps
 from .._validators import optional_path
 from ..errors import ConfigurationError
-from .outbox import Entry, Latest, Leftovers, MemoryOutbox
+from .budget import MemoryBudget
+from .outbox import Entry, Latest, Leftovers, MemoryOutbox, latest_size
 
 Clock = Callable[[], float]
 
@@ -166,6 +167,7 @@ class SpoolOutbox:
         monotonic: Optional[Clock] = None,
         fallback_entries: int = 1000,
         on_connect: Optional[Callable[[sqlite3.Connection], None]] = None,
+        budget: Optional[MemoryBudget] = None,
     ) -> None:
         self.path = path
         self._clock: Clock = clock or _wall
@@ -182,7 +184,8 @@ class SpoolOutbox:
         self._closed = False
         self._expired = 0
         self._expired_lock = threading.Lock()
-        self._fallback = MemoryOutbox(max(1, fallback_entries), clock=self._mono, tag=_FALLBACK_TAG)
+        self._budget = budget  # the memory bound: for the fallback's entries and the kept latest repeats
+        self._fallback = MemoryOutbox(max(1, fallback_entries), clock=self._mono, tag=_FALLBACK_TAG, budget=budget)
         self._fault_reported = False
         self._undeleted: set[int] = set()  # rows sent whose delete failed: never claimed again by this spool
         self._unreadable: set[int] = set()  # rows whose payload is damaged: skipped
@@ -339,10 +342,16 @@ class SpoolOutbox:
         if cur.rowcount != 1:
             return False
         if payload is not None:
-            self._latest.pop(ref, None)
-        elif latest is not None:
+            self._forget_latest(ref)
+        elif latest is not None and (self._budget is None or self._budget.take(latest_size(latest))):
+            self._forget_latest(ref)
             self._latest[ref] = latest
         return True
+
+    def _forget_latest(self, ref: Any) -> None:
+        kept = self._latest.pop(ref, None)
+        if kept is not None and self._budget is not None:
+            self._budget.give(latest_size(kept))
 
     def claim(self) -> Optional[Entry]:
         """See ``Outbox.claim``: the memory fallback's entries first (they die with the process), then the rows."""
@@ -420,7 +429,7 @@ class SpoolOutbox:
         if self._is_fallback(entry):
             self._fallback.done(entry)
             return
-        self._latest.pop(entry.ref, None)
+        self._forget_latest(entry.ref)
         try:
             self._db().execute("DELETE FROM spool WHERE id = ?", (entry.ref,))
         except FAULTS as exc:
@@ -462,7 +471,7 @@ class SpoolOutbox:
 
         What waits in the memory fallback is lost with the process.
         """
-        lost = self._fallback.close_out().lost
+        memory = self._fallback.close_out()
         self._store_latest()
         try:
             db = self._db()
@@ -471,11 +480,13 @@ class SpoolOutbox:
         except FAULTS as exc:
             self._fault(exc)
             kept = 0
-        return Leftovers(lost=lost, kept=kept)
+        return Leftovers(lost=memory.lost, kept=kept, folded=memory.folded)
 
     def _store_latest(self) -> None:
         """At close: the rows that stay take their latest repeat's payload along to the next process."""
         latest, self._latest = self._latest, {}
+        if self._budget is not None:
+            self._budget.give(sum(latest_size(build) for build in latest.values()))
         for ref, build in latest.items():
             try:
                 text = dumps(build())

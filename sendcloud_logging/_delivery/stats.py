@@ -19,6 +19,7 @@ from .._diagnostics import logger, report
 #: Drop reasons and what each means for the person reading stderr.
 DROP_REASONS = {
     "queue_full": "the queue was full (the API is slower than the error rate)",
+    "memory_full": "the records waiting in memory reached max_memory_bytes (large bodies, or a slow API)",
     "no_base_url": "the record has no base_url (pass base_url= to the handler or in extra)",
     "rejected": "the API rejected the log (400)",
     "too_large": "the API refused the log as too large (413)",

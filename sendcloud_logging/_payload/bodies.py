@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from typing import Any, Callable, Optional, Union
 from urllib.parse import parse_qsl
 
-from .._capture import HTTPParts, Unreadable
+from .._capture import CutBody, HTTPParts, Unreadable
+from .._capture.parts import PARSE_FACTOR
 from .._diagnostics import logger
 from .._types import dumps
 from .headers import header_value, headers
@@ -29,8 +30,6 @@ from .values import clean, text
 
 __all__ = ["content_type", "request_object", "response_object"]
 
-#: JSON and form texts longer than this many times ``max_body_bytes`` are cut as text, not parsed.
-PARSE_FACTOR = 8
 _BINARY_TYPES = (
     "application/octet-stream",
     "application/pdf",
@@ -131,6 +130,12 @@ def _body(body: Any, content: Optional[str], encoding: Optional[str], policy: Pa
         return None
     if isinstance(body, Unreadable):  # capture's description of a body it could not take
         return text(body)
+    if isinstance(body, CutBody):  # far beyond the bound, cut at capture: its head and its length are there
+        head, total = body
+        if isinstance(head, str):
+            return bounded_text(clean(head), policy.max_body_bytes, policy.redactor, total - len(head),
+                                mime=_mime(content))
+        return _bytes_body(bytes(head), content, encoding, policy, total=total)
     if isinstance(body, str):
         return _text_body(body, content, policy)
     if isinstance(body, (bytes, bytearray, memoryview)):
@@ -156,34 +161,36 @@ def _structure(value: dict[str, Any], policy: PayloadPolicy) -> Union[dict[str, 
 
 
 def _bytes_body(
-    data: bytes, content: Optional[str], encoding: Optional[str], policy: PayloadPolicy
+    data: bytes, content: Optional[str], encoding: Optional[str], policy: PayloadPolicy, *, total: int = 0
 ) -> Union[str, dict[str, Any], None]:
+    """``total``: the length before capture cut ``data`` to its head (``CutBody``)."""
     if not data:
         return None
+    size = total or len(data)
     mime = _mime(content)
     if _is_binary(mime):
-        return _describe(data, mime)
+        return _describe(size, mime)
     codec = _codec(encoding, _charset(content))
     limit = policy.max_body_bytes * PARSE_FACTOR
-    if len(data) > limit:  # not parsed: its head is decoded, redacted as text and cut; the rest counted
+    if size > limit:  # not parsed: its head is decoded, redacted as text and cut; the rest counted
         head = data[: policy.max_body_bytes].decode(codec, "replace")
         if not _is_text(mime) and ("\x00" in head or "\ufffd" in head[:-1]):
-            return _describe(data, mime)
-        return bounded_text(clean(head), policy.max_body_bytes, policy.redactor, len(data) - policy.max_body_bytes,
+            return _describe(size, mime)
+        return bounded_text(clean(head), policy.max_body_bytes, policy.redactor, size - policy.max_body_bytes,
                             mime=mime)
     try:
         decoded = data.decode(codec)
     except UnicodeDecodeError:
         if not _is_text(mime):
-            return _describe(data, mime)
+            return _describe(len(data), mime)
         decoded = data.decode(codec, "replace")
     if not _is_text(mime) and "\x00" in decoded:
-        return _describe(data, mime)
+        return _describe(len(data), mime)
     return _text_body(decoded, content, policy)
 
 
-def _describe(data: bytes, mime: str) -> str:
-    return f"<{len(data)} bytes of {clean(mime[:100]) if mime else 'binary data'}>"
+def _describe(size: int, mime: str) -> str:
+    return f"<{size} bytes of {clean(mime[:100]) if mime else 'binary data'}>"
 
 
 def _charset(content: Optional[str]) -> Optional[str]:
