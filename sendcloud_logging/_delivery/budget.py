@@ -4,14 +4,18 @@ A record is charged what it holds when the caller queues it (``capture_size``: i
 texts); when the intake turns it into an outbox entry the capture's charge is given back and the payload's
 taken (``payload_size``), and a summary's latest repeat is charged its capture. A record that does not fit
 is dropped and counted (``memory_full``). The sizes are estimates of what the strings and bytes hold, not
-of Python's object overhead: cheap enough for the caller's thread, and what grows with a body.
+of Python's object overhead: ``sys.getsizeof`` of each text (O(1), and a text with one character beyond
+Latin-1, such as the cut marker's ellipsis, takes two or four bytes a character), a fixed cost per item.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any
+
+from .._capture import CutBody
 
 __all__ = ["MemoryBudget", "capture_size", "payload_size"]
 
@@ -63,13 +67,13 @@ def capture_size(capture: Any) -> int:
 
 
 def _capture_size(capture: Any) -> int:
-    size = RECORD_OVERHEAD + len(capture.message) + len(capture.exception_text or "")
+    size = RECORD_OVERHEAD + _getsizeof(capture.message) + _getsizeof(capture.exception_text or "")
     for part in (capture.request, capture.response):
         if part is not None:
             size += _text_size(part.url) + _text_size(part.body)
             headers = part.headers
             if headers is not None:
-                size += len(headers) if isinstance(headers, str) else HEADER_OVERHEAD * len(headers)
+                size += _getsizeof(headers) if isinstance(headers, str) else HEADER_OVERHEAD * len(headers)
     return size
 
 
@@ -80,7 +84,9 @@ def payload_size(payload: Mapping[str, Any]) -> int:
 
 def _text_size(value: Any) -> int:
     if isinstance(value, (str, bytes)):
-        return len(value)
+        return _getsizeof(value)
+    if isinstance(value, CutBody):
+        return _getsizeof(value.head)
     if isinstance(value, (dict, list, tuple)):
         return ITEM_OVERHEAD * len(value)
     return 0
@@ -88,7 +94,7 @@ def _text_size(value: Any) -> int:
 
 def _value_size(value: Any, depth: int) -> int:
     if isinstance(value, (str, bytes)):
-        return len(value)
+        return _getsizeof(value)
     if depth <= 0:
         return HEADER_OVERHEAD
     if isinstance(value, dict):
@@ -96,3 +102,6 @@ def _value_size(value: Any, depth: int) -> int:
     if isinstance(value, (list, tuple)):
         return sum(HEADER_OVERHEAD + _value_size(v, depth - 1) for v in value)
     return HEADER_OVERHEAD
+
+
+_getsizeof = sys.getsizeof
