@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 import reprlib
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -64,6 +65,9 @@ EXTRA_FIELDS = ("base_url", "full_url", "method", "response_code", "exception_ty
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 _new = tuple.__new__  # a Capture from its fields in order, without the keyword-parsing __new__
+_getsizeof = sys.getsizeof
+#: What a capture costs beyond its texts and bodies (itself, its tuples, the queue's slot), as ``held`` counts.
+RECORD_BYTES = 512
 
 #: The arguments of a message that could not be formatted are shown this long at most: this runs on the
 #: caller's thread, and an argument may be a 50 MB string.
@@ -108,6 +112,8 @@ class Capture(NamedTuple):
     fields: Mapping[str, Any]
     integration_id: Any
     record: Optional[logging.LogRecord]
+    #: Bytes it holds, about (texts, bodies, headers): what the memory bound charges while it waits.
+    held: int = 0
 
     def snapshot(self) -> Snapshot:
         """The ``Snapshot`` of the captured record, made anew on each call (pure; run on the worker thread)."""
@@ -139,7 +145,8 @@ def capture_record(
         keep_record: Keep a reference to the record itself (for ``before_send``); it then lives until the
             payload is built, exception and traceback included.
         max_body_bytes: The payload's body bound: a body far beyond it keeps only its head (``cut_body``),
-            so it never waits in memory whole. 0 keeps every body as it is.
+            so it never waits in memory whole. 0 keeps every body as it is. ``Capture.held`` says how many
+            bytes the capture holds, for the memory bound.
     """
     attrs = record.__dict__
     fields = NO_FIELDS
@@ -166,19 +173,25 @@ def capture_record(
             request = request_of_response(candidate)
             if request is not None:
                 break
-    if max_body_bytes:
-        request, response = cut_body(request, max_body_bytes), cut_body(response, max_body_bytes)
+    request, request_bytes = cut_body(request, max_body_bytes)
+    response, response_bytes = cut_body(response, max_body_bytes)
+    text = message(record) if text is None else text
+    exc_text = None if exc is None else exception_text(exc)
+    held = RECORD_BYTES + _getsizeof(text) + request_bytes + response_bytes
+    if exc_text is not None:
+        held += _getsizeof(exc_text)
 
     return _new(Capture, (
-        message(record) if text is None else text,
+        text,
         record.created,
         exc_type,
-        None if exc is None else exception_text(exc),
+        exc_text,
         request,
         response,
         fields,
         attrs.get("integration_id"),
         record if keep_record else None,
+        held,
     ))
 
 

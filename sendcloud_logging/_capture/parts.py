@@ -7,6 +7,7 @@ change after the logging call returns and keeps references to what cannot (``byt
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional, Union
 
@@ -30,6 +31,9 @@ MAX_STATUS = 999
 #: A text or bytes body longer than this many times ``max_body_bytes`` is never parsed: only its head is sent,
 #: so capture keeps only that head (``cut_body``) and such a body never waits in memory whole.
 PARSE_FACTOR = 8
+#: What an item of a structured body or a header pair costs beyond its texts, as ``cut_body`` counts.
+ITEM_BYTES = 32
+_getsizeof = sys.getsizeof
 
 
 class Unreadable(str):
@@ -72,15 +76,28 @@ class CutBody(NamedTuple):
     total: int
 
 
-def cut_body(part: Optional[HTTPParts], max_body_bytes: int) -> Optional[HTTPParts]:
-    """``part`` with a body beyond ``PARSE_FACTOR`` times ``max_body_bytes`` cut to its head (a ``CutBody``)."""
+def cut_body(part: Optional[HTTPParts], max_body_bytes: int) -> tuple[Optional[HTTPParts], int]:
+    """``part`` with a body beyond ``PARSE_FACTOR`` times ``max_body_bytes`` cut to its head (a ``CutBody``), and
+    the bytes it holds (``sys.getsizeof`` of its body, a fixed cost per header or structured item).
+
+    0 for ``max_body_bytes`` cuts nothing. One pass over the body's size: this runs on every logging call.
+    """
     if part is None:
-        return None
-    body = part.body
-    beyond = isinstance(body, (str, bytes)) and len(body) > max_body_bytes * PARSE_FACTOR
-    if beyond and not isinstance(body, Unreadable):
-        return part._replace(body=CutBody(body[:max_body_bytes], len(body)))
-    return part
+        return None, 0
+    body, headers = part.body, part.headers
+    size = 0
+    kind = type(body)
+    if kind is bytes or kind is str or isinstance(body, (str, bytes)):
+        if max_body_bytes and len(body) > max_body_bytes * PARSE_FACTOR and not isinstance(body, Unreadable):
+            head = body[:max_body_bytes]
+            part = part._replace(body=CutBody(head, len(body)))
+            body = head
+        size = _getsizeof(body)
+    elif isinstance(body, (dict, list, tuple)):
+        size = ITEM_BYTES * len(body)  # not walked: its nested items are the caller's, referenced, not copied
+    if headers is not None:
+        size += _getsizeof(headers) if isinstance(headers, str) else ITEM_BYTES * 2 * len(headers)
+    return part, size
 
 
 def copy_headers(headers: Any) -> Any:

@@ -19,7 +19,7 @@ import time
 from typing import Any, Callable, Optional, Protocol
 
 from .._types import Drop, Payload, Signature
-from .budget import MemoryBudget, capture_size
+from .budget import MemoryBudget
 from .outbox import Outbox
 from .stages import Job
 from .stats import Stats
@@ -79,12 +79,12 @@ class Intake:
     def admit(self, job: Job) -> bool:
         """Charge the job's bytes to the memory bound before it is queued; False (``memory_full``) when over.
 
-        Runs on the caller's thread: an estimate of the capture's texts and bodies, and one lock.
+        Runs on the caller's thread: what capture counted (``Capture.held``), and one lock.
         """
         budget = self._budget
         if budget is None:
             return True
-        size = capture_size(job.capture)
+        size = job.capture.held
         if not budget.take(size):
             self._stats.drop("memory_full", detail=f"max_memory_bytes={budget.max_bytes}")
             return False
