@@ -173,13 +173,17 @@ def capture_record(
             request = request_of_response(candidate)
             if request is not None:
                 break
-    request, request_bytes = cut_body(request, max_body_bytes)
-    response, response_bytes = cut_body(response, max_body_bytes)
     text = message(record) if text is None else text
     exc_text = None if exc is None else exception_text(exc)
-    held = RECORD_BYTES + _getsizeof(text) + request_bytes + response_bytes
+    held = RECORD_BYTES + _getsizeof(text)
     if exc_text is not None:
         held += _getsizeof(exc_text)
+    if request is not None:
+        request, size = cut_body(request, max_body_bytes)
+        held += size
+    if response is not None:
+        response, size = cut_body(response, max_body_bytes)
+        held += size
 
     return _new(Capture, (
         text,

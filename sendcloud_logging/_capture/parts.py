@@ -76,27 +76,25 @@ class CutBody(NamedTuple):
     total: int
 
 
-def cut_body(part: Optional[HTTPParts], max_body_bytes: int) -> tuple[Optional[HTTPParts], int]:
+def cut_body(part: HTTPParts, max_body_bytes: int) -> tuple[HTTPParts, int]:
     """``part`` with a body beyond ``PARSE_FACTOR`` times ``max_body_bytes`` cut to its head (a ``CutBody``), and
     the bytes it holds (``sys.getsizeof`` of its body, a fixed cost per header or structured item).
 
-    0 for ``max_body_bytes`` cuts nothing. One pass over the body's size: this runs on every logging call.
+    0 for ``max_body_bytes`` cuts nothing. One look at the body's size: this runs on every logging call.
     """
-    if part is None:
-        return None, 0
     body, headers = part.body, part.headers
-    size = 0
     kind = type(body)
-    if kind is bytes or kind is str or isinstance(body, (str, bytes)):
-        if max_body_bytes and len(body) > max_body_bytes * PARSE_FACTOR and not isinstance(body, Unreadable):
-            head = body[:max_body_bytes]
-            part = part._replace(body=CutBody(head, len(body)))
-            body = head
+    if kind is bytes or kind is str or (isinstance(body, (str, bytes)) and not isinstance(body, Unreadable)):
+        if max_body_bytes and len(body) > max_body_bytes * PARSE_FACTOR:
+            body = body[:max_body_bytes]
+            part = part._replace(body=CutBody(body, len(part.body)))
         size = _getsizeof(body)
-    elif isinstance(body, (dict, list, tuple)):
+    elif kind is dict or kind is list or isinstance(body, (dict, list, tuple)):
         size = ITEM_BYTES * len(body)  # not walked: its nested items are the caller's, referenced, not copied
+    else:
+        size = 0
     if headers is not None:
-        size += _getsizeof(headers) if isinstance(headers, str) else ITEM_BYTES * 2 * len(headers)
+        size += ITEM_BYTES * 2 * len(headers) if type(headers) is not str else _getsizeof(headers)
     return part, size
 
 
