@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from sendcloud_logging import payload_from_record
 from sendcloud_logging._capture import CutBody, capture_record
 from sendcloud_logging._delivery.budget import MemoryBudget, payload_size
 from sendcloud_logging._delivery.outbox import MemoryOutbox
@@ -153,3 +154,29 @@ def test_close_racing_logging_threads_counts_every_record_once(app_logger: AppLo
     stats = handler.stats()
     assert stats["dropped"].get("closed", 0) > 0  # the race was run: some records came after close()
     assert stats["queued"] == sum(logged) == _accounted(stats), stats
+
+
+def test_fifty_records_with_4_mb_bodies_wait_as_heads_and_are_all_delivered(
+    app_logger: AppLogger, inbox: Inbox
+) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(payload: dict[str, Any], record: Any) -> dict[str, Any]:
+        entered.set()
+        release.wait(10)  # every record waits in the caller's queue meanwhile
+        return payload
+
+    log, handler = app_logger(before_send=hold, summary_window=0, rate_limit_per_minute=None)
+    body = b"q" * 4_000_000
+    log.error("first", extra={"request": {"payload": body}})
+    assert entered.wait(10)
+    for i in range(50):
+        log.error(f"large {i}", extra={"request": {"payload": body}})  # 200 MB whole; 3 MiB as heads
+    assert handler.stats()["dropped"] == {}  # whole, 16 of them would fill 64 MiB: the rest memory_full
+    release.set()
+    assert handler.flush(20)
+    logs = inbox.logs()
+    assert len(logs) == 51
+    whole = payload_from_record(make_record("x", request={"payload": body}), base_url=SHOP)["request"]["payload"]
+    assert whole.endswith(" bytes cut]")
+    assert all(log_["request"]["payload"] == whole for log_ in logs)  # the same log as from the whole body
