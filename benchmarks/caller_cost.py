@@ -246,6 +246,7 @@ def main() -> None:
         if wanted:
             setups = [s for s in setups if s.key in wanted]
         samples: dict[tuple[str, str], list[int]] = {(s.key, c): [] for s in setups for c in CASES}
+        per_round: dict[tuple[str, str], list[float]] = {(s.key, c): [] for s in setups for c in CASES}
         for setup in setups:  # warm-up, untimed
             with _active(setup):
                 for case in CASES:
@@ -257,10 +258,13 @@ def main() -> None:
             rng.shuffle(order)
             for setup, case in order:
                 gc.collect()
+                block_samples: list[int] = []
                 with _active(setup):
                     n = max(10, args.calls // setup.calls_divisor)
-                    block(setup.logger, case, response, n, samples[(setup.key, case)])
+                    block(setup.logger, case, response, n, block_samples)
                 setup.settle()
+                samples[(setup.key, case)].extend(block_samples)
+                per_round[(setup.key, case)].append(percentile(sorted(block_samples), 0.5) / 1000)
             print(f"caller cost: round {round_no + 1}/{args.rounds}", file=sys.stderr, flush=True)
 
         stats_after = {s.key: s.logger.handlers[0].stats() for s in setups  # type: ignore[attr-defined]
@@ -277,6 +281,7 @@ def main() -> None:
             "median_us": percentile(us, 0.5),
             "p99_us": percentile(us, 0.99),
             "n": len(us),
+            "round_medians_us": per_round[(key, case)],
         }
     emit_result({
         "labels": {s.key: s.label for s in setups},

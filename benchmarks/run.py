@@ -103,6 +103,7 @@ def table(results: dict[str, Any]) -> str:
                 continue
             cell = cases[key][case]
             ratio = cell["median_us"] / base
+            spread = _round_spread(cell, cases[BASELINE if BASELINE in cases else "queue"][case])
             target = ""
             if key == "sendcloud":
                 target = f"≤ {TARGETS[case]}x QueueHandler + NullHandler: {_verdict(ratio <= TARGETS[case])}"
@@ -110,7 +111,7 @@ def table(results: dict[str, Any]) -> str:
                     cheaper = cases["sentry"]["c"]["median_us"] / cell["median_us"]
                     target += f"; {cheaper:,.0f}x cheaper than sentry-sdk (≥ 20x): {_verdict(cheaper >= 20)}"
             rows.append(f"| {title} | {labels[key]} | {_us(cell['median_us'])} | {_us(cell['p99_us'])} "
-                        f"| {ratio:.2f}x | {target} |")
+                        f"| {ratio:.2f}x{spread} | {target} |")
     rows.extend(storm_rows(results["storm_cpu"]))
     rows.extend(memory_rows(results["memory"]["memory"]))
     for run in results["delivery"]["delivery"]:
@@ -162,6 +163,15 @@ def table(results: dict[str, Any]) -> str:
     rows.append(f"| `close()`, queue empty (what `logging.shutdown()` calls) | SendcloudHandler "
                 f"| {start['close']['close_ms']:.1f} ms | | | |")
     return "\n".join(rows)
+
+
+def _round_spread(cell: dict[str, Any], base: dict[str, Any]) -> str:
+    """The ratio's range over the rounds: each round's median against the baseline's of the same round."""
+    mine, theirs = cell.get("round_medians_us"), base.get("round_medians_us")
+    if not mine or not theirs or mine is theirs:
+        return ""
+    ratios = [a / b for a, b in zip(mine, theirs) if b]
+    return f" ({min(ratios):.2f} to {max(ratios):.2f})" if ratios else ""
 
 
 def _spread(cell: dict[str, float], scale: float = 1.0, unit: str = "µs") -> str:
@@ -229,7 +239,8 @@ How to read it:
 - Caller cost: one logging call, timed alone with `perf_counter_ns` ({caller['rounds']} interleaved rounds of
   {caller['calls']} calls per setup and case, sentry-sdk {max(10, caller['calls'] // 5)}; timer overhead
   {caller['timer_overhead_ns']:.0f} ns, included everywhere), after warm-up records. Ratios are medians
-  against QueueHandler + QueueListener feeding a NullHandler: the caller's side of the stdlib queue alone.
+  against QueueHandler + QueueListener feeding a NullHandler: the caller's side of the stdlib queue alone; in
+  brackets the range of the ratio over the rounds (each round's median against the baseline's in that round).
 - CPU per record: process time of all threads from the first call until the setup's background work is done,
   per record, setups interleaved over rounds (median, and the range over the rounds). Storm records are one
   failure logged again and again; distinct records each carry a message of their own.
