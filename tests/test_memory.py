@@ -180,3 +180,21 @@ def test_fifty_records_with_4_mb_bodies_wait_as_heads_and_are_all_delivered(
     whole = payload_from_record(make_record("x", request={"payload": body}), base_url=SHOP)["request"]["payload"]
     assert whole.endswith(" bytes cut]")
     assert all(log_["request"]["payload"] == whole for log_ in logs)  # the same log as from the whole body
+
+
+def test_a_record_still_in_the_hook_when_close_gives_up_counts_once(app_logger: AppLogger, inbox: Inbox) -> None:
+    entered, release = threading.Event(), threading.Event()
+
+    def slow(payload: dict[str, Any], record: Any) -> None:
+        entered.set()
+        release.wait(10)  # past shutdown_timeout: close() counts it as shutdown and goes on
+        return None  # and then the hook drops it
+
+    log, handler = app_logger(before_send=slow, shutdown_timeout=0.2)
+    log.error("slow")
+    assert entered.wait(10)
+    handler.close()
+    release.set()
+    handler._worker._threads[0].join(10)  # the intake thread ends once the hook returned
+    stats = handler.stats()
+    assert stats["queued"] == 1 == _accounted(stats), stats

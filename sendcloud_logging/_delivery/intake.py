@@ -115,7 +115,8 @@ class Intake:
             integration_id, payload = self._pipeline.prepare(read)
             return self._place(window, integration_id, payload, created)
         except Drop as drop:
-            self._stats.drop(drop.reason, detail=drop.detail, reported=drop.reported)
+            if not self._outbox.closed_out:  # else close() counted it as left over (a hook outlived it)
+                self._stats.drop(drop.reason, detail=drop.detail, reported=drop.reported)
             return False
 
     def finish(self) -> None:
@@ -137,6 +138,8 @@ class Intake:
         return True  # held, but flush() and the sender's schedule must know of it
 
     def _taken(self, *, summarised: bool = False) -> None:
+        if self._outbox.closed_out:  # close() counted this record as left over already (a hook outlived it)
+            return
         if summarised:
             self._stats.add("summarised")
         if self._outbox.counts_as:

@@ -83,6 +83,8 @@ class Outbox(Protocol):
 
     #: Seconds the sender looks again when nothing is ready (others may add to a shared spool); None: it waits.
     idle_poll: Optional[float]
+    #: True once ``close_out`` has counted what it holds: a record placed later was counted there already.
+    closed_out: bool
 
     def add(self, integration_id: Any, payload: Payload, created: float, *, hold_for: float = 0.0) -> Any:
         """Keep a payload; ``hold_for`` seconds holds a storm summary until its window closes. Returns its ref.
@@ -163,6 +165,7 @@ class MemoryOutbox:
 
     counts_as: Optional[str] = None
     idle_poll: Optional[float] = None
+    closed_out = False
 
     def __init__(
         self, max_entries: int, clock: Callable[[], float] = time.monotonic, *, tag: Optional[str] = None,
@@ -293,6 +296,7 @@ class MemoryOutbox:
 
     def close_out(self) -> Leftovers:
         """Nothing outlives the process in memory: every waiting record is lost, those folded into summaries too."""
+        self.closed_out = True
         with self._lock:
             folded = sum(e.more for e in self._entries.values())
         return Leftovers(lost=len(self) + folded, kept=0, folded=folded)

@@ -182,6 +182,7 @@ class SpoolOutbox:
         self._conns: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection) of every thread, for close()
         self._conns_lock = threading.Lock()
         self._closed = False
+        self.closed_out = False
         self._expired = 0
         self._expired_lock = threading.Lock()
         self._budget = budget  # the memory bound: for the fallback's entries and the kept latest repeats
@@ -471,6 +472,7 @@ class SpoolOutbox:
 
         What waits in the memory fallback is lost with the process.
         """
+        self.closed_out = True
         memory = self._fallback.close_out()
         self._store_latest()
         try:
