@@ -198,3 +198,11 @@ def test_a_record_still_in_the_hook_when_close_gives_up_counts_once(app_logger: 
     handler._worker._threads[0].join(10)  # the intake thread ends once the hook returned
     stats = handler.stats()
     assert stats["queued"] == 1 == _accounted(stats), stats
+
+
+def test_large_values_of_a_structured_body_count_toward_the_bound() -> None:
+    big = {"note": "n" * 4_000_000, "id": 7}
+    held = capture_record(make_record("x", request={"payload": big}), max_body_bytes=MAX_BODY).held
+    assert held > 4_000_000  # referenced, not copied, until the worker cuts it: it waits whole
+    many = capture_record(make_record("x", request={"payload": list(range(100_000))}), max_body_bytes=MAX_BODY)
+    assert 100_000 * 28 < many.held < 100_000 * 100  # estimated from a sample, not walked

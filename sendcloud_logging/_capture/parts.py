@@ -7,6 +7,7 @@ change after the logging call returns and keeps references to what cannot (``byt
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional, Union
@@ -33,6 +34,8 @@ MAX_STATUS = 999
 PARSE_FACTOR = 8
 #: What an item of a structured body or a header pair costs beyond its texts, as ``cut_body`` counts.
 ITEM_BYTES = 32
+#: Items of a structured body whose sizes are looked at; the rest are taken to be like them.
+SAMPLED_ITEMS = 32
 _getsizeof = sys.getsizeof
 
 
@@ -90,12 +93,26 @@ def cut_body(part: HTTPParts, max_body_bytes: int) -> tuple[HTTPParts, int]:
             part = part._replace(body=CutBody(body, len(part.body)))
         size = _getsizeof(body)
     elif kind is dict or kind is list or isinstance(body, (dict, list, tuple)):
-        size = ITEM_BYTES * len(body)  # not walked: its nested items are the caller's, referenced, not copied
+        size = _items_size(body)
     else:
         size = 0
     if headers is not None:
         size += ITEM_BYTES * 2 * len(headers) if type(headers) is not str else _getsizeof(headers)
     return part, size
+
+
+def _items_size(body: Any) -> int:
+    """Bytes a structured body's top-level items hold, estimated from the first ``SAMPLED_ITEMS`` of them.
+
+    A copy keeps references to the caller's values (a 4 MB string in a dict stays whole until the worker cuts
+    it), so they count; nested items are not walked on the caller's thread.
+    """
+    n = len(body)
+    if not n:
+        return 0
+    values = body.values() if isinstance(body, dict) else body
+    sample = sum(_getsizeof(v) for v in itertools.islice(values, SAMPLED_ITEMS))
+    return ITEM_BYTES * n + sample * n // min(n, SAMPLED_ITEMS)
 
 
 def copy_headers(headers: Any) -> Any:
