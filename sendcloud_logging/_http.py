@@ -101,7 +101,7 @@ RUNNER_IDLE = 2.0
 _STUCK = "sendcloud-logging-request (past its deadline)"
 
 #: The path of the API's log routes: a 404 elsewhere means ``api_url`` does not end in ``/api/v3``.
-_API_ROUTE = re.compile(r"/api/v3/integrations/(?:[^/]+/)?logs/?$")
+_API_ROUTE = re.compile(r"/api/v3/integrations/(?:\d+/)?logs/?$")
 #: Details that say the route itself is missing (the Inbox's "No such resource", a framework's "Page not found").
 _NO_ROUTE = re.compile(r"no such (?:resource|route|path|endpoint|url)|page not found|no route|unknown (?:route|path)",
                        re.IGNORECASE)

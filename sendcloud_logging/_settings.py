@@ -307,8 +307,12 @@ def environment(environ: Mapping[str, str]) -> dict[str, str]:
     return {name: environ[env] for name, env in ENVIRONMENT.items() if environ.get(env)}
 
 
-def resolve(options: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> Settings:
+def resolve(
+    options: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None, *, require_integration_id: bool = True
+) -> Settings:
     """Validate the handler's keywords (missing ones take the table's default), filling gaps from the environment.
+
+    ``require_integration_id=False`` is for the command line's ``logs``, which may list all of an account's.
 
     Authentication follows ``auth.auth_mode``: ``credentials``, or the pair given as keywords, else OAuth2 when
     ``SENDCLOUD_CLIENT_ID`` or ``SENDCLOUD_CLIENT_SECRET`` is set, else Basic. Only the chosen pair is read
@@ -327,7 +331,7 @@ def resolve(options: Mapping[str, Any], environ: Optional[Mapping[str, str]] = N
     public_key, secret_key, client_id, client_secret = (values[name] for name in KEYS)
     credentials = values["credentials"]
     mode = auth_mode(public_key, secret_key, client_id, client_secret, credentials, environment=environment(env))
-    if values["integration_id"] is None and mode != "credentials":
+    if values["integration_id"] is None and mode != "credentials" and require_integration_id:
         env_name = ENVIRONMENT["integration_id"]
         raise ConfigurationError("integration_id", f"missing: pass integration_id= or set {env_name}")
     mode = "basic" if mode == "none" else mode  # nothing given anywhere: say which keys Basic needs

@@ -194,13 +194,16 @@ def is_loopback_host(host: Optional[str]) -> bool:
 
 
 def redacted_url(url: str) -> str:
-    """The URL without query or user info: enough to say where, nothing more."""
+    """The URL without query, fragment or user info: enough to say where, nothing more, and otherwise as it
+    was written (an error echoes what the user typed, ``panel.sendcloud.sc/api/v3`` without its scheme too)."""
     try:
         parts = urlsplit(url)
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # an unparsable URL or port: say only that
+    except ValueError:  # an unparsable URL (a bad IPv6 literal): say only that
         return "<an unparsable URL>"
-    return f"{parts.scheme}://{host_text(parts.hostname)}{port}{parts.path}"
+    if not parts.scheme or not parts.netloc:  # no scheme: all of it is the "path", user info included
+        return url.split("#", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    # The host and port as written (a port out of range too), without what precedes an "@".
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 def host_text(hostname: Optional[str]) -> str:

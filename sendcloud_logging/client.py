@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from typing import Any, Optional, Union
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import requests
 import requests.adapters
@@ -48,7 +48,7 @@ from .auth import (
     key_pair,
     missing_key,
 )
-from .errors import APIError, ConfigurationError, MissingCredentialsError
+from .errors import APIError, ConfigurationError, MissingCredentialsError, WrongURLError
 
 #: The public names, those defined here and those whose checks the settings share (from ``_validators``).
 __all__ = [
@@ -233,6 +233,16 @@ class SendcloudClient:
             following = response.links.get("next", {}).get("url")
             # The next URL is used as is (it holds the cursor), relative to this page's (RFC 8288).
             url = urljoin(response.url or url, following) if following else None
+            if url is not None and _origin(url) != _origin(self.api_url):
+                # The session would send the keys along: never to another scheme, host or port.
+                raise WrongURLError(
+                    response.status_code,
+                    "foreign_next_page",
+                    f"the next page is at {_redacted_url(url)}, not at {_redacted_url(self.api_url)}: not followed, "
+                    "the keys go only where api_url points",
+                    method="GET",
+                    url=_redacted_url(response.url or ""),
+                )
             params = None
 
     def _request(
@@ -280,6 +290,16 @@ class SendcloudClient:
                 401, "no_credentials", f"credentials({integration_id!r}) gave no (public_key, secret_key) pair"
             )
         return requests.auth.HTTPBasicAuth(*keys)
+
+
+def _origin(url: str) -> tuple[str, Optional[str], Optional[int]]:
+    """Scheme, host and port (the scheme's default filled in): where a request with the keys may go."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return ("", None, None)
+    return (parts.scheme.lower(), parts.hostname, port)
 
 
 def _id(integration_id: Union[int, str]) -> str:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from sendcloud_logging import SendcloudClient
 from sendcloud_logging._cli import main
 from sendcloud_logging._cli.api import Progress
-from sendcloud_logging._cli.arguments import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY
+from sendcloud_logging._cli.arguments import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, build_parser
 from sendcloud_logging._cli.serve import INBOX_CLIENT_ID, INBOX_CLIENT_SECRET, format_received
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
@@ -133,7 +136,9 @@ def test_send_to_nothing_is_a_transport_error(shop: Shop, capsys: pytest.Capture
     )
     out, err = capsys.readouterr()
     assert code == 1
-    assert err.startswith("error: ")
+    last = err.splitlines()[-1]
+    assert last.startswith(f"error: cannot connect to {shop.refused_url.split('//')[1]}: ")
+    assert last.endswith("; is `sendcloud-logging serve` running, is --api-url right?")
     assert SECRET_KEY not in out + err
 
 
@@ -159,7 +164,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("requests", "urllib3"
 """
 
 
-@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["send", "--help"]])
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["send", "--help"], ["check", "--help"]])
 def test_version_and_help_import_neither_requests_nor_the_handler(argv: list[str]) -> None:
     done = subprocess.run([sys.executable, "-c", IMPORTS_OF, *argv], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -167,7 +172,7 @@ def test_version_and_help_import_neither_requests_nor_the_handler(argv: list[str
     assert done.stderr.strip().splitlines()[-1] == "[]"
 
 
-@pytest.mark.parametrize("command", ["serve", "send", "demo", "logs"])
+@pytest.mark.parametrize("command", ["serve", "send", "check", "demo", "logs"])
 def test_each_subcommand_help_shows_an_example(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main([command, "--help"])
@@ -177,11 +182,12 @@ def test_each_subcommand_help_shows_an_example(command: str, capsys: pytest.Capt
     assert f"sendcloud-logging {command}" in out
 
 
-def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main([])
-    assert exited.value.code == 2
-    assert "COMMAND" in capsys.readouterr().err
+def test_a_bare_command_prints_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert out.startswith("usage: sendcloud-logging")
+    assert "sendcloud-logging check" in out
+    assert err == ""
 
 
 def test_logs_prints_a_table_and_json_lines(inbox: Inbox, capsys: pytest.CaptureFixture[str]) -> None:
@@ -210,10 +216,13 @@ def _fill(inbox: Inbox, n: int, integration_id: int = INTEGRATION_ID) -> None:
             client.create_log(integration_id, {"base_url": "https://shop.example", "exception": f"problem {i}"})
 
 
-def test_logs_follows_every_page_with_progress_on_stderr(inbox: Inbox, capsys: pytest.CaptureFixture[str]) -> None:
+def test_logs_follows_every_page_with_progress_on_stderr(
+    inbox: Inbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _fill(inbox, 230)
     _fill(inbox, 2, integration_id=7)
-    keys = ["--api-url", inbox.api_url, "--public-key", PUBLIC_KEY, "--secret-key", SECRET_KEY]
+    monkeypatch.setenv("SENDCLOUD_SECRET_KEY", SECRET_KEY)
+    keys = ["--api-url", inbox.api_url, "--public-key", PUBLIC_KEY]
 
     assert main(["logs", *keys, "--integration-id", str(INTEGRATION_ID), "--limit", "0", "--json"]) == 0
     out, err = capsys.readouterr()
@@ -338,3 +347,30 @@ def test_serve_prints_a_line_per_log_and_stops_on_sigterm() -> None:
         out.text()  # EOF reached: the pipe may be closed now
         assert proc.stderr is not None
         assert proc.stderr.read() == ""
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(action.choices)
+
+
+def test_docs_cli_names_every_command_and_flag_and_its_examples_parse() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+    for name, sub in _subcommands().items():
+        assert f"## {name}" in text, name
+        for action in sub._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help":
+                    assert f"`{flag}" in text, f"docs/cli.md does not name {name} {flag}"
+    examples = re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+    commands = [
+        line.split("#", 1)[0].split("|", 1)[-1 if line.startswith("pass ") else 0].strip()
+        for block in examples
+        for line in block.replace("\\\n", " ").splitlines()
+    ]
+    commands = [c for c in commands if c.startswith("sendcloud-logging ")]
+    assert len(commands) >= 6
+    for command in commands:
+        _args, unknown = build_parser().parse_known_args(shlex.split(command)[1:])
+        assert not unknown, command

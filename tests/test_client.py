@@ -25,13 +25,14 @@ from sendcloud_logging import (
     ServerError,
     TLSError,
     ValidationError,
+    WrongURLError,
 )
 from sendcloud_logging.client import USER_AGENT, check_api_url, normalise_timeout
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
 
 from .conftest import PUBLIC_KEY, SECRET_KEY, assert_valid_body
-from .fakes import FakeTransport
+from .fakes import FakeTransport, Reply
 
 
 @pytest.fixture
@@ -179,9 +180,18 @@ def test_insecure_http_can_be_allowed_explicitly() -> None:
     assert check_api_url("http://sendcloud.internal/api/v3", allow_insecure_http=True)
 
 
-def test_verification_cannot_be_turned_off() -> None:
-    with pytest.raises(ConfigurationError):
-        SendcloudClient("a", "b", verify=False)
+@pytest.mark.parametrize("word", ["false", "0", "no", "off", "False", " OFF ", 0])
+def test_insecure_http_said_false_in_any_words_is_false(word: object) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        SendcloudClient("a", "b", "http://sendcloud.internal/api/v3", allow_insecure_http=word)  # type: ignore[arg-type]
+    assert info.value.key == "api_url"
+
+
+@pytest.mark.parametrize("falsy", [False, 0, "", [], 0.0, None, "0", "false", "off"])
+def test_verification_cannot_be_turned_off(falsy: object) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        SendcloudClient("a", "b", verify=falsy)  # type: ignore[arg-type]  # what a config file may hand over
+    assert info.value.key == "verify"
 
 
 def test_timeouts_normalise() -> None:
@@ -329,3 +339,40 @@ def test_a_redirect_to_another_host_is_not_followed(status: int) -> None:
     assert "cursor" not in str(info.value)
     assert [(method, auth is not None) for method, _, auth in api.seen] == [("POST", True), ("POST", True)]
     assert other.seen == [("POST" if status in (307, 308) else "GET", "/api/v3/integrations/1/logs?cursor=c", None)]
+
+
+@pytest.mark.parametrize(
+    "following",
+    [
+        "http://api.example/api/v3/integrations/logs?cursor=2",  # https -> http
+        "https://api.example:8443/api/v3/integrations/logs?cursor=2",  # another port
+        "https://elsewhere.example/api/v3/integrations/logs?cursor=2",  # another host
+        "//elsewhere.example/api/v3/integrations/logs?cursor=2",  # another host, relative to the scheme
+    ],
+)
+def test_a_next_page_elsewhere_is_not_followed_with_the_keys(following: str) -> None:
+    def page(request: requests.PreparedRequest) -> Reply:
+        link = {"Content-Type": "application/json", "Link": f'<{following}>; rel="next"'}
+        return Reply(200, {"data": [{"id": 1}]}, link)
+
+    transport = FakeTransport(page)
+    with SendcloudClient("pk", "sk", "https://api.example/api/v3", transport=transport) as client:
+        pages = client.iter_pages(page_size=1)
+        assert next(pages) == [{"id": 1}]
+        with pytest.raises(WrongURLError) as info:
+            next(pages)
+    assert info.value.code == "foreign_next_page"
+    assert [r.url for r in transport.requests] == ["https://api.example/api/v3/integrations/logs?page_size=1"]
+
+
+def test_a_next_page_at_the_same_origin_is_followed() -> None:
+    same = "https://API.example:443/api/v3/integrations/logs?c=1"  # the same origin, spelled otherwise
+    answers = iter(
+        [
+            Reply(200, {"data": [{"id": 2}]}, {"Link": f"<{same}>; rel=next"}),
+            Reply(200, {"data": [{"id": 1}]}),
+        ]
+    )
+    transport = FakeTransport(lambda request: next(answers))
+    with SendcloudClient("pk", "sk", "https://api.example/api/v3", transport=transport) as client:
+        assert [log["id"] for log in client.iter_logs(page_size=1)] == [2, 1]

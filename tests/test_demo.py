@@ -53,6 +53,13 @@ def test_readme_starts_with_the_two_commands() -> None:
 
 def test_demo_runs_and_every_log_arrives() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SENDCLOUD_")}
+    # A shell set up for production: none of it may reach the demo (OAuth2 would go to the token endpoint).
+    env.update(
+        SENDCLOUD_CLIENT_ID="a-real-client",
+        SENDCLOUD_CLIENT_SECRET="a-real-client-secret-5d2c",
+        SENDCLOUD_TOKEN_URL="http://127.0.0.1:9/oauth2/token",
+        SENDCLOUD_API_URL="http://127.0.0.1:9/api/v3",
+    )
     done = subprocess.run(
         [sys.executable, "-m", "sendcloud_logging", "demo"],
         capture_output=True,
@@ -65,6 +72,14 @@ def test_demo_runs_and_every_log_arrives() -> None:
         assert name in done.stdout
     assert "OK: all 6 logs arrived" in done.stdout
     assert "Traceback" not in done.stdout + done.stderr
+    assert "a-real-client-secret-5d2c" not in done.stdout + done.stderr
+    # at its end: one complete log as the merchant sees it, and what to do next
+    shown = done.stdout.split("as the merchant sees it in the connection issue log", 1)[1]
+    for part in ('"request": {', '"payload": {', '"response": {', '"body": {', '"exception": "Could not post'):
+        assert part in shown
+    assert "sendcloud-logging serve" in shown
+    assert "export SENDCLOUD_API_URL=http://127.0.0.1:8025/api/v3 SENDCLOUD_INTEGRATION_ID=1" in shown
+    assert "sendcloud-logging check" in shown
 
 
 def test_match_names_what_is_missing() -> None:

@@ -158,7 +158,11 @@ def test_parse_retry_after() -> None:
     [
         ("https://u:p@api.example:8443/api/v3/logs?cursor=x&key=s#f", "https://api.example:8443/api/v3/logs"),
         ("http://[::1]:8025/api/v3", "http://[::1]:8025/api/v3"),
-        ("https://x:99999999/", "<an unparsable URL>"),
+        ("https://x:99999999/", "https://x:99999999/"),  # as typed: the error is about that port
+        ("https://Panel.Sendcloud.SC/api/v3", "https://Panel.Sendcloud.SC/api/v3"),
+        ("panel.sendcloud.sc/api/v3", "panel.sendcloud.sc/api/v3"),  # no scheme: not '://panel...'
+        ("u:p@panel.sendcloud.sc/api/v3?key=s", "panel.sendcloud.sc/api/v3"),
+        ("https://[::1/", "<an unparsable URL>"),
     ],
 )
 def test_redacted_url(url: str, expected: str) -> None:

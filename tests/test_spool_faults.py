@@ -389,3 +389,22 @@ def test_the_settings_check_creates_the_file_private(tmp_path: Path) -> None:
 
 def test_the_faults_are_sqlites_and_the_file_systems() -> None:
     assert (sqlite3.Error, OSError) == spool_module.FAULTS
+
+
+@pytest.mark.parametrize("case", ["missing directory", "a directory", "not a database"])
+def test_an_unusable_spool_path_is_one_line_and_exit_stays_quiet(case: str, tmp_path: Path) -> None:
+    path = bad_paths(tmp_path)[case]
+    code = (
+        "import sys\n"
+        "from sendcloud_logging import SendcloudHandler\n"
+        "try:\n"
+        "    SendcloudHandler(integration_id=1, public_key='pk', secret_key='sk', spool_path=sys.argv[1])\n"
+        "except ValueError as exc:\n"
+        "    print(exc)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENDCLOUD_")}
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=30, env=env)
+    assert done.returncode == 0
+    (line,) = done.stdout.splitlines()
+    assert line.startswith(f"spool_path: {str(path)!r} ")
+    assert done.stderr == ""  # no second traceback at exit from a half-built handler

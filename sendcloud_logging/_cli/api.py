@@ -1,79 +1,102 @@
 """``send`` and ``logs``: the commands that call the logs API through ``SendcloudClient``.
 
-Keys come from flags or the environment and are never printed: the errors reported here do not carry them.
+Settings come from flags, else the environment, resolved by the handler's own rules (``config``). Keys are
+never printed: the errors reported here do not carry them. ``explain`` gives each failure one line saying
+what to fix, for these commands and for ``check``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import logging
 import sys
-from typing import Any, Optional
+from typing import Any
+from urllib.parse import urlsplit
 
-from .._settings import ENVIRONMENT, environment
-from ..auth import DEFAULT_TOKEN_URL, auth_mode
-from ..client import DEFAULT_API_URL, SendcloudClient
-from ..errors import APIError, ConfigurationError, SendcloudError
+from .._validators import is_loopback_host
+from ..errors import (
+    AuthenticationError,
+    ConnectError,
+    MissingBaseURLError,
+    NotFoundError,
+    SendcloudError,
+    WrongURLError,
+)
+from . import terminal
 from .arguments import FAILED, OK, USAGE
+from .config import Configuration, UsageError, client, configuration, for_the_cli, warn_secrets_on_command_line
 from .tables import format_log_table
 
 
-def _client(args: argparse.Namespace) -> SendcloudClient:
-    """A client from flags, else the environment; raises ConfigurationError naming what is missing.
-
-    Flags decide between keys and OAuth2; without either, ``SENDCLOUD_CLIENT_ID``/``_SECRET`` mean OAuth2.
-    """
-    env = os.environ
-    api_url = args.api_url or env.get(ENVIRONMENT["api_url"]) or DEFAULT_API_URL
-    flags = (args.public_key, args.secret_key, args.client_id, args.client_secret)
-    mode = auth_mode(*flags, environment=environment(env))
-    names = ("client_id", "client_secret") if mode == "oauth" else ("public_key", "secret_key")
-    first, second = (_flag_or_environment(args, key) for key in names)
-    if mode == "oauth":
-        token_url = args.token_url or env.get(ENVIRONMENT["token_url"]) or DEFAULT_TOKEN_URL
-        return SendcloudClient(api_url=api_url, client_id=first, client_secret=second, token_url=token_url)
-    return SendcloudClient(public_key=first, secret_key=second, api_url=api_url)
-
-
-def _flag_or_environment(args: argparse.Namespace, key: str) -> str:
-    value: Optional[str] = getattr(args, key) or os.environ.get(ENVIRONMENT[key])
-    if not value:
-        raise ConfigurationError(key, f"missing: pass --{key.replace('_', '-')} or set {ENVIRONMENT[key]}")
-    return value
-
-
-def _api_failure(exc: SendcloudError) -> int:
-    """Say what went wrong on stderr (never the keys: the errors do not carry them)."""
-    if isinstance(exc, ConfigurationError):
-        print(f"error: {exc}", file=sys.stderr)
-        return USAGE
-    if isinstance(exc, APIError):
-        print(
-            f"error: the API answered {exc.status} {exc.code or '(no code)'}: {exc.detail or '(no detail)'}",
-            file=sys.stderr,
+def explain(exc: SendcloudError, conf: Configuration) -> str:
+    """One line: what went wrong and the one thing to fix, naming the flag or variable that holds it."""
+    where = conf.sources
+    api_url = conf.settings.api_url
+    text = for_the_cli(str(exc), where)  # the handler's words, its keywords named as the command got them
+    if isinstance(exc, WrongURLError):
+        return f"{_named('api_url', where)} {api_url} looks wrong: {text}"
+    if isinstance(exc, NotFoundError) and conf.settings.integration_id is not None:
+        return (
+            f"integration {conf.settings.integration_id} is not known to these keys ({exc.status} "
+            f"{exc.code or 'not_found'}); check {_named('integration_id', where)}"
         )
-    else:
-        print(f"error: {exc}", file=sys.stderr)
-    return FAILED
+    if isinstance(exc, AuthenticationError):
+        keys = ("client_id", "client_secret") if conf.settings.client_id else ("public_key", "secret_key")
+        return f"{text}; check {' and '.join(_named(key, where) for key in keys)}"
+    if isinstance(exc, ConnectError):
+        if is_loopback_host(urlsplit(api_url).hostname):
+            return f"{text}; is `sendcloud-logging serve` running, is {_named('api_url', where)} right?"
+        return f"{text}; is {_named('api_url', where)} right, and can this machine reach it (a proxy: HTTPS_PROXY)?"
+    return text
+
+
+def _named(key: str, sources: dict[str, str]) -> str:
+    """The flag, or the environment variable, that gave a setting (the flag when it took the default)."""
+    where = sources.get(key, "default")
+    return f"--{key.replace('_', '-')}" if where == "default" else where
+
+
+def _configure(args: argparse.Namespace, *, need_integration_id: bool = True) -> Configuration:
+    warn_secrets_on_command_line(args)
+    return configuration(args, need_integration_id=need_integration_id)
 
 
 def send(args: argparse.Namespace) -> int:
-    payload: dict[str, Any] = {"base_url": args.base_url}
-    optional = {
+    """Post one test log, built and redacted by the handler's own ``payload_from_record``."""
+    from .._payload import payload_from_record  # noqa: PLC0415  # only this command builds a payload
+
+    try:
+        conf = _configure(args)
+    except UsageError as exc:
+        terminal.error(str(exc))
+        return USAGE
+    settings = conf.settings
+    record = logging.LogRecord("sendcloud_logging.cli", logging.ERROR, __file__, 0, args.exception, None, None)
+    extra = {
         "full_url": args.full_url,
         "method": args.method.upper() if args.method else None,
         "response_code": args.response_code,
         "exception_type": args.exception_type,
-        "exception": args.exception,
     }
-    payload.update({key: value for key, value in optional.items() if value is not None})
+    record.__dict__.update({key: value for key, value in extra.items() if value is not None})
     try:
-        with _client(args) as client:
-            created = client.create_log(args.integration_id, payload)
+        payload = payload_from_record(record, policy=settings.policy, base_url=settings.base_url)
+    except MissingBaseURLError:
+        terminal.error("--base-url: missing: pass --base-url, or --full-url to take the shop's URL from")
+        return USAGE
+    terminal.warn(
+        f"this test log goes to integration {settings.integration_id} at {settings.api_url}; "
+        "the merchant sees it in the connection issue log"
+    )
+    try:
+        with client(settings) as api:
+            created = api.create_log(int(settings.integration_id or 0), payload)
     except SendcloudError as exc:
-        return _api_failure(exc)
-    print(f"created log {created.get('id')} for integration {created.get('integration_id', args.integration_id)}")
+        terminal.error(explain(exc, conf))
+        return FAILED
+    integration = created.get("integration_id", settings.integration_id)
+    answered = f"created log {created.get('id')} for integration {integration}"
+    print(terminal.printable(answered, one_line=True))  # the ids are the server's text
     return OK
 
 
@@ -107,27 +130,34 @@ class Progress:
 
 def logs(args: argparse.Namespace) -> int:
     if args.limit < 0:
-        print("error: --limit must be 0 (all) or more", file=sys.stderr)
+        terminal.error("--limit must be 0 (all) or more")
+        return USAGE
+    try:
+        conf = _configure(args, need_integration_id=False)
+    except UsageError as exc:
+        terminal.error(str(exc))
         return USAGE
     limit = args.limit or None
     page_size = min(limit or 100, 100)
     progress = Progress(sys.stderr)
     found: list[dict[str, Any]] = []
+    only = conf.settings.integration_id if args.integration_id is not None else None  # default: all the account's
     try:
-        with _client(args) as client:
-            for pages, page in enumerate(client.iter_pages(args.integration_id, page_size=page_size), start=1):
+        with client(conf.settings) as api:
+            for pages, page in enumerate(api.iter_pages(only, page_size=page_size), start=1):
                 taken = page if limit is None else page[: limit - len(found)]
                 found.extend(taken)
                 if args.json:  # stream: a long listing shows its first lines at once
                     progress.done()
                     for log in taken:
-                        print(json.dumps(log, ensure_ascii=False, sort_keys=True), flush=True)
+                        print(terminal.json_line(log), flush=True)
                 if limit is not None and len(found) >= limit:
                     break
                 progress.page(pages, len(found))
     except SendcloudError as exc:
         progress.done()
-        return _api_failure(exc)
+        terminal.error(explain(exc, conf))
+        return FAILED
     progress.done()
     if args.json:
         return OK

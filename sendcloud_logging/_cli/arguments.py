@@ -1,4 +1,4 @@
-"""The command line's surface: the parser with its four subcommands, their examples, and the exit codes."""
+"""The command line's surface: the parser with its five subcommands, their examples, and the exit codes."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ INBOX_SECRET_KEY = "inbox-secret"  # noqa: S105  # a local test server's publish
 
 # exit codes
 OK, FAILED, USAGE = 0, 1, 2
+#: 128 + SIGINT, as a shell reports a command stopped by Ctrl-C.
+INTERRUPTED = 130
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -25,7 +27,7 @@ def _example(*lines: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with its four subcommands."""
+    """The argument parser with its five subcommands; each one's parser is its namespace's ``command_parser``."""
     parser = argparse.ArgumentParser(
         prog=PROG,
         description="Send failed shop-API calls to Sendcloud's connection issue log, and try it locally.",
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_example(
             f"{PROG} demo                      # real failures, logged into a local Inbox",
             f"{PROG} serve                     # a local Inbox on http://127.0.0.1:8025/api/v3",
+            f"{PROG} check                     # after a deploy: are the keys, id and URL right?",
             f"{PROG} logs --integration-id 1234 --limit 10",
             f"{PROG} COMMAND --help            # each command's options and an example",
         ),
@@ -59,13 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--public-key", default=INBOX_PUBLIC_KEY, help="accepted public key (default: %(default)s)")
     serve.add_argument("--secret-key", default=INBOX_SECRET_KEY, help="accepted secret key (default: %(default)s)")
+    serve.add_argument(
+        "--secret-key-file", metavar="PATH", help="read the accepted secret key from a file, - for stdin"
+    )
+    serve.set_defaults(command_parser=serve)
 
     send = commands.add_parser(
         "send",
         help="post one test log",
         description=(
-            "Post one test log with SendcloudClient and print the id the API gave it.\n"
-            "Keys come from --public-key/--secret-key or SENDCLOUD_PUBLIC_KEY/SENDCLOUD_SECRET_KEY."
+            "Post one test log, redacted as the handler does, and print the id the API gave it.\n"
+            "The merchant sees it in the connection issue log: use a test integration.\n"
+            "Settings come from the flags, else the environment, as for SendcloudHandler\n"
+            "(SENDCLOUD_INTEGRATION_ID, SENDCLOUD_PUBLIC_KEY, SENDCLOUD_SECRET_KEY, SENDCLOUD_API_URL)."
         ),
         formatter_class=_Formatter,
         epilog=_example(
@@ -74,8 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
             "    --full-url https://myshop.example/api/orders/7/notes --method POST --response-code 422",
         ),
     )
-    send.add_argument("--integration-id", required=True, help="the integration the log belongs to")
-    send.add_argument("--base-url", required=True, help="the shop's URL, such as https://myshop.example")
+    send.add_argument(
+        "--integration-id", help="the integration the log belongs to (default: $SENDCLOUD_INTEGRATION_ID)"
+    )
+    send.add_argument(
+        "--base-url", help="the shop's URL, such as https://myshop.example (default: taken from --full-url)"
+    )
     send.add_argument(
         "--exception", default="Test log sent with sendcloud-logging", help="the text (default: %(default)s)"
     )
@@ -84,8 +97,28 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--method", help="the HTTP method of that call")
     send.add_argument("--response-code", type=int, help="the HTTP status the shop answered")
     add_api_arguments(send)
+    send.set_defaults(command_parser=send)
 
-    commands.add_parser(
+    check = commands.add_parser(
+        "check",
+        help="verify a production configuration without creating a log",
+        description=(
+            "Resolve the configuration as SendcloudHandler does (flags, else SENDCLOUD_* variables),\n"
+            "print where each setting came from (never the keys), and make one harmless GET of the\n"
+            "integration's logs: it proves the keys, the integration id and the API URL together.\n"
+            "Prints OK, or the one thing to fix. Exit 0 when OK, 1 when not, 2 for a bad setting."
+        ),
+        formatter_class=_Formatter,
+        epilog=_example(
+            f"{PROG} check                     # with the SENDCLOUD_* variables of the deployed service",
+            f"{PROG} check --integration-id 1234 --api-url http://127.0.0.1:8025/api/v3",
+        ),
+    )
+    check.add_argument("--integration-id", help="the integration to check (default: $SENDCLOUD_INTEGRATION_ID)")
+    add_api_arguments(check)
+    check.set_defaults(command_parser=check)
+
+    demo = commands.add_parser(
         "demo",
         help="log real shop failures into a local Inbox and check what arrived",
         description=(
@@ -96,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Formatter,
         epilog=_example(f"{PROG} demo"),
     )
+    demo.set_defaults(command_parser=demo)
 
     logs = commands.add_parser(
         "logs",
@@ -117,15 +151,29 @@ def build_parser() -> argparse.ArgumentParser:
     )
     logs.add_argument("--json", action="store_true", help="print one JSON object a line instead of a table")
     add_api_arguments(logs)
+    logs.set_defaults(command_parser=logs)
     return parser
 
 
 def add_api_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--api-url", help=f"API v3 base URL (default: $SENDCLOUD_API_URL, else {DEFAULT_API_URL})")
     parser.add_argument("--public-key", help="API public key (default: $SENDCLOUD_PUBLIC_KEY)")
-    parser.add_argument("--secret-key", help="API secret key (default: $SENDCLOUD_SECRET_KEY)")
+    parser.add_argument(
+        "--secret-key", help="API secret key (default: $SENDCLOUD_SECRET_KEY); visible in the process list"
+    )
+    parser.add_argument("--secret-key-file", metavar="PATH", help="read the secret key from a file, - for stdin")
     parser.add_argument("--client-id", help="OAuth2 client id, instead of keys (default: $SENDCLOUD_CLIENT_ID)")
-    parser.add_argument("--client-secret", help="OAuth2 client secret (default: $SENDCLOUD_CLIENT_SECRET)")
+    parser.add_argument(
+        "--client-secret", help="OAuth2 client secret (default: $SENDCLOUD_CLIENT_SECRET); visible in the process list"
+    )
+    parser.add_argument(
+        "--client-secret-file", metavar="PATH", help="read the OAuth2 client secret from a file, - for stdin"
+    )
     parser.add_argument(
         "--token-url", help=f"OAuth2 token endpoint (default: $SENDCLOUD_TOKEN_URL, else {DEFAULT_TOKEN_URL})"
+    )
+    parser.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        help="permit a plain http --api-url or --token-url to a host that is not loopback",
     )

@@ -27,6 +27,7 @@ from ..handler import SendcloudHandler
 from ..shop import Shop
 from .arguments import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY
 from .tables import format_log_table
+from .terminal import json_line
 
 #: The quick start's logging configuration. The README shows exactly this dict (a test compares them).
 #: The handler reads integration_id, public_key, secret_key and api_url from the SENDCLOUD_* environment.
@@ -53,6 +54,16 @@ CLIENT_TIMEOUT = 0.5
 FLUSH_TIMEOUT = 10.0
 
 LOG_SCHEMA_POINTER = "#/$defs/log"
+#: The log shown in full at the end: the POST whose JSON answer refused the note (request, response, exception).
+SHOWN_RESPONSE_CODE = 422
+NEXT_STEPS = f"""
+Next: a local Inbox for your own application, with a web view of what arrived:
+  sendcloud-logging serve
+  export SENDCLOUD_API_URL=http://127.0.0.1:8025/api/v3 SENDCLOUD_INTEGRATION_ID=1
+  export SENDCLOUD_PUBLIC_KEY={INBOX_PUBLIC_KEY} SENDCLOUD_SECRET_KEY={INBOX_SECRET_KEY}
+  then open http://127.0.0.1:8025/ (what the merchant will see)
+Against Sendcloud, with your own keys: sendcloud-logging check
+"""
 
 
 @dataclass(frozen=True)
@@ -71,10 +82,14 @@ class Expected:
 
 
 @contextmanager
-def environment(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the block and put the old values back afterwards."""
+def environment(values: Mapping[str, Optional[str]]) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for the block and put the old values back afterwards."""
     saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
@@ -209,7 +224,10 @@ def run(out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
         out.write(f"Inbox (a local Sendcloud logs API) at {inbox.api_url}\n")
         out.write(f"Shop failing on purpose at {shop.http_url} and {shop.https_url}\n")
         out.write(f"logging configured with the README's dictConfig; SENDCLOUD_API_URL={inbox.api_url}\n\n")
-        env = {
+        # Every other SENDCLOUD_* variable of the shell is unset: a real SENDCLOUD_CLIENT_ID would choose
+        # OAuth2 against the production token endpoint, SENDCLOUD_TOKEN_URL or a spool would leak in.
+        env: dict[str, Optional[str]] = {name: None for name in os.environ if name.startswith("SENDCLOUD_")}
+        env |= {
             "SENDCLOUD_INTEGRATION_ID": str(DEMO_INTEGRATION_ID),
             "SENDCLOUD_PUBLIC_KEY": INBOX_PUBLIC_KEY,
             "SENDCLOUD_SECRET_KEY": INBOX_SECRET_KEY,
@@ -248,4 +266,8 @@ def run(out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     out.write(
         f"\nOK: all {len(expected)} logs arrived and match the API schema ({LOG_SCHEMA_POINTER}), in {elapsed:.1f} s\n"
     )
+    shown = next((log for log in logs if log.get("response_code") == SHOWN_RESPONSE_CODE), logs[0])
+    out.write(f"\nOne of them as the merchant sees it in the connection issue log (log {shown.get('id')}):\n")
+    out.write("".join(f"  {line}\n" for line in json_line(shown, indent=2).splitlines()))
+    out.write(NEXT_STEPS)
     return 0

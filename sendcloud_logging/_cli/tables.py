@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from .terminal import printable
+
 
 def truncate(text: Any, width: int) -> str:
-    """One line of at most ``width`` characters; ``None`` becomes "-"."""
+    """One line of at most ``width`` characters, control characters escaped (``printable``); ``None`` becomes "-"."""
     if text is None or text == "":
         return "-"
-    line = " ".join(str(text).split())
+    line = printable(" ".join(str(text).split()), one_line=True)
     return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
 
 
