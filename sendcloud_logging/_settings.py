@@ -239,6 +239,13 @@ _TABLE = (
         "False switches every built-in redaction list off (redact_keys/redact_headers still apply).",
     ),
     Option(
+        "send_pii",
+        False,
+        flag,
+        "True sends customers' personal data (e-mail addresses, phone numbers, IP addresses, names, street "
+        "addresses); by default it is redacted.",
+    ),
+    Option(
         "before_send",
         None,
         importable,
@@ -361,7 +368,9 @@ def resolve(
             keep_headers=values["keep_headers"],
             defaults=values["redact_defaults"],
             values=tuple(values[name] for name in KEYS if values[name]),  # our own keys, wherever they appear
+            send_pii=values["send_pii"],
         ),
+        credentials=values["credentials"],  # a merchant's keys are scrubbed from its logs like our own
         max_body_bytes=values["max_body_bytes"],
         max_payload_bytes=values["max_payload_bytes"],
     )

@@ -85,6 +85,8 @@ class SendcloudHandler(logging.Handler):
         keep_headers: The same for headers (WWW-Authenticate).
         redact_defaults: False switches every built-in redaction list off (redact_keys/redact_headers
             still apply).
+        send_pii: True sends customers' personal data (e-mail addresses, phone numbers, IP addresses, names,
+            street addresses); by default it is redacted.
         before_send: f(payload, record) -> payload or None, called on the worker thread with the redacted
             payload; None drops the record (before_send). A callable or its dotted path.
         max_body_bytes: Bytes of request.payload, response.body and exception at most (at least 1024).
@@ -129,6 +131,7 @@ class SendcloudHandler(logging.Handler):
         keep_keys: Union[list[str], str, None] = None,
         keep_headers: Union[list[str], str, None] = None,
         redact_defaults: Union[bool, str] = DEFAULTS["redact_defaults"],
+        send_pii: Union[bool, str] = DEFAULTS["send_pii"],
         before_send: Union[Callable[..., Any], str, None] = None,
         max_body_bytes: int = DEFAULTS["max_body_bytes"],
         max_payload_bytes: int = DEFAULTS["max_payload_bytes"],

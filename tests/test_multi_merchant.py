@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import logging.config
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Optional
 
 import pytest
@@ -127,3 +128,29 @@ def test_client_with_credentials(platform_inbox: Inbox) -> None:
         with pytest.raises(AuthenticationError) as refused:
             client.create_log(4, {"base_url": "https://shop.example"})
         assert refused.value.code == "no_credentials"
+
+
+def test_each_merchants_keys_are_scrubbed_from_its_logs_and_the_spool(
+    platform_inbox: Inbox, merchant_log: Any, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool.sqlite"
+    platform_inbox.latency = 3600.0  # the API holds the first POST: the rows stay on disk until it answers
+    handler = attach(merchant_log, credentials=keys_for, api_url=platform_inbox.api_url, spool_path=str(spool))
+    log = merchant_log[0]
+    for integration in (2, 3):
+        public, secret = KEYS[integration]
+        log.error(
+            "shop refused %s / %s", public, secret,
+            extra={"integration_id": integration, "request": {"payload": {"note": f"keys {public}:{secret}"}}},
+        )
+    assert platform_inbox.wait_for_requests(1)  # the sender took a log from the spool: both rows are written
+    files = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    for integration in (2, 3):
+        for key in KEYS[integration]:
+            assert key.encode() not in files
+    platform_inbox.latency = 0.0
+    assert handler.flush(10)
+    got = sorted(stored(platform_inbox))
+    assert got == [(2, "shop refused [Filtered] / [Filtered]"), (3, "shop refused [Filtered] / [Filtered]")]
+    for log_body in platform_inbox.logs():
+        assert log_body["request"]["payload"] == {"note": "keys [Filtered]:[Filtered]"}

@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, ClassVar, Optional
 
@@ -19,11 +20,11 @@ from hypothesis import strategies as st
 from requests.structures import CaseInsensitiveDict
 
 from sendcloud_logging._capture import EXTRA_FIELDS, HTTPParts, Snapshot, snapshot_record
-from sendcloud_logging._payload import build_payload, payload_from_record
+from sendcloud_logging._payload import build_payload, conform, payload_from_record
 from sendcloud_logging._types import API_FIELDS
 from sendcloud_logging.errors import MissingBaseURLError
 
-from .conftest import SHOP, URL, assert_valid_body, make_record, make_response
+from .conftest import SHOP, URL, assert_valid_body, make_record, make_response, payload_with
 
 
 def assert_valid(payload: Any) -> None:
@@ -334,7 +335,8 @@ def test_headers_become_strings() -> None:
 def test_raw_header_strings() -> None:
     raw = "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nbroken line\r\n"
     result = parts_payload(request=HTTPParts(headers=raw, body=b"x=1"), response=HTTPParts(headers=raw, body=b"gone"))
-    redacted = raw.replace("a=1", "[Filtered]").replace("b=2", "[Filtered]")  # Set-Cookie is redacted by default
+    # Set-Cookie is redacted by default; line ends arrive as newlines (no control characters but \n and \t).
+    redacted = raw.replace("a=1", "[Filtered]").replace("b=2", "[Filtered]").replace("\r\n", "\n")
     assert result["request"] == {"headers": redacted, "payload": "x=1"}
     assert result["response"] == {"headers": {"Content-Type": "text/plain", "Set-Cookie": "[Filtered]"}, "body": "gone"}
     assert parts_payload(response=HTTPParts(headers="no headers here", body="x"))["response"]["headers"] is None
@@ -596,3 +598,93 @@ def test_any_record_gives_a_valid_payload_or_missing_base_url(
     if result is not None:
         assert_valid(result)
         assert result["base_url"].strip()
+
+
+CONTROLS = "\x1b[31m" + "\x1b]52;c;aGk=\x07" + "\x00\x08\x0b\x0c\x7f\x85\x9b" + "\u202e\u2066\u2069" + "\r"
+ALLOWED = {"\n", "\t"}
+
+
+def has_controls(text: str) -> bool:
+    return any(
+        (ord(char) < 32 and char not in ALLOWED) or 0x7F <= ord(char) <= 0x9F or 0x202A <= ord(char) <= 0x202E
+        or 0x2066 <= ord(char) <= 0x2069
+        for char in text
+    )
+
+
+def test_payloads_carry_no_control_or_bidi_characters() -> None:
+    """Terminal escapes, C0/C1 controls and bidi overrides wherever a record puts them: only \\n and \\t arrive."""
+    bad = f"x{CONTROLS}y\n\tz"
+    result = payload_with(
+        msg=f"failed {bad}",
+        full_url=f"https://shop.example/{bad}",
+        method=f"GET{bad}",
+        exception_type=f"Shop{bad}Error",
+        request={"headers": {f"X-{bad}": bad, "X-Bytes": bad.encode("latin-1", "replace")}, "payload": {bad: [bad]}},
+        response={"headers": f"X-Raw: {bad}\r\nContent-Type: text/plain\r\n", "body": bad.encode("utf-8")},
+    )
+    assert not any(has_controls(text) for text in strings(result))  # keys and values, at any depth
+    assert "x[31m" in result["exception"] and "\ufffd" in result["exception"] and "\n\tz" in result["exception"]
+    hooked = conform({"base_url": SHOP, "exception": bad, "request": {"headers": {"X": bad}, "payload": {bad: bad}}})
+    assert not any(has_controls(text) for text in strings(hooked))  # what before_send returns, too
+
+
+def strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+GZIPPED = {"order": {"id": 42, "note": "Shipped"}, "password": "pw-in-gzip"}
+
+
+def test_gzip_request_bodies_are_decoded_never_mojibake() -> None:
+    import gzip
+    import zlib
+
+    raw = json.dumps(GZIPPED).encode()
+    prepared = requests.Request(
+        "POST", URL, data=gzip.compress(raw), headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    ).prepare()
+    got = payload_from_record(make_record(request=prepared), base_url=SHOP)["request"]["payload"]
+    assert got == {"order": {"id": 42, "note": "Shipped"}, "password": "[Filtered]"}
+    deflated = {"headers": {"Content-Type": "application/json", "Content-Encoding": "deflate"}, "body": zlib.compress(raw)}
+    assert payload_with(response=deflated)["response"]["body"] == got
+    no_header = {"headers": {"Content-Type": "application/json"}, "payload": gzip.compress(raw)}  # the magic bytes tell
+    assert payload_with(request=no_header)["request"]["payload"] == got
+    decoded = {"headers": {"Content-Type": "application/json", "Content-Encoding": "gzip"}, "body": raw}  # requests'
+    assert payload_with(response=decoded)["response"]["body"] == got
+
+
+def test_compressed_bodies_that_cannot_be_read_are_described() -> None:
+    import gzip
+
+    broken = gzip.compress(json.dumps(GZIPPED).encode())[:30]
+    got = payload_with(request={"headers": {"Content-Type": "application/json"}, "payload": broken})
+    assert got["request"]["payload"] == "<30 bytes of gzip-compressed application/json>"
+    huge = gzip.compress(b"a" * (2 * 1024 * 1024))  # more than eight times max_body_bytes once decompressed
+    got = payload_with(request={"headers": {"Content-Type": "text/plain", "Content-Encoding": "gzip"}, "payload": huge})
+    assert got["request"]["payload"] == f"<{len(huge)} bytes of gzip-compressed text/plain>"
+    brotli = {"headers": {"Content-Type": "application/json", "Content-Encoding": "br"}, "body": b"\x8b\x05\x80\xff" * 8}
+    assert payload_with(response=brotli)["response"]["body"] == "<32 bytes of br-compressed application/json>"
+    archive = {"headers": {"Content-Type": "application/gzip"}, "body": huge}
+    assert payload_with(response=archive)["response"]["body"] == f"<{len(huge)} bytes of application/gzip>"
+
+
+def test_a_value_of_control_characters_only_counts_as_absent() -> None:
+    result = payload_with(base_url="\x00\x1b", method="\x07", exception_type="\x1b\r", full_url=b"\x00")
+    assert result["base_url"] == SHOP
+    assert "method" not in result and "exception_type" not in result and "full_url" not in result
+
+
+def test_a_described_body_type_is_redacted_like_any_text() -> None:
+    result = payload_with(request={"headers": {"Content-Type": "image/png; x=4111 1111 1111 1111"}, "payload": b"\x89PNG"})
+    assert result["request"]["payload"] == "<4 bytes of image/png>"
+    odd = payload_with(request={"headers": {"Content-Type": "4111 1111 1111 1111"}, "payload": b"\x00"})
+    assert odd["request"]["payload"] == "<1 bytes of [Filtered]>"

@@ -5,6 +5,11 @@ or nothing. Bytes are decoded by the charset they declare (else UTF-8); JSON obj
 objects; JSON arrays and scalars stay their JSON text; binary types are described (``<2048 bytes of
 image/png>``), never base64-encoded. Texts longer than ``PARSE_FACTOR`` times ``max_body_bytes`` are not
 parsed: their head is cut and redacted as text.
+
+Compressed bodies (a gzip or zlib stream, recognised by its first bytes, whatever ``Content-Encoding`` says:
+requests decodes responses but keeps the header) are decompressed, at most ``PARSE_FACTOR`` times
+``max_body_bytes`` of output, and read as above; one that is larger, broken, or compressed some other way
+(``br``, ``zstd``) is described: ``<812 bytes of gzip-compressed application/json>``.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import codecs
 import itertools
 import json
 import re
+import zlib
 from collections.abc import Mapping
 from typing import Any, Callable, Optional, Union
 from urllib.parse import parse_qsl
@@ -46,7 +52,12 @@ _BINARY_TYPES = (
 )
 _BINARY_FAMILIES = ("image/", "audio/", "video/", "font/")
 _TEXT_TYPES = ("application/javascript", "application/ecmascript", "application/x-www-form-urlencoded")
-_CONTENT_TYPE_LINE = re.compile(r"^[ \t]*content-type[ \t]*:(.*)$", re.IGNORECASE | re.MULTILINE)
+_HEADER_LINE = {
+    name: re.compile(rf"^[ \t]*{name}[ \t]*:(.*)$", re.IGNORECASE | re.MULTILINE)
+    for name in ("content-type", "content-encoding")
+}
+_GZIP_MAGIC = b"\x1f\x8b"
+_OTHER_CODINGS = ("br", "zstd", "compress", "x-compress")
 _CHARSET = re.compile(r"""charset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 
 
@@ -57,7 +68,7 @@ def request_object(value: Any, policy: PayloadPolicy) -> Optional[dict[str, Any]
         return None
     found = _part("request.headers", headers, parts.headers, True, policy.redactor)
     payload = _part("request.payload", _body, parts.body, _part("content type", content_type, parts.headers),
-                    None, policy)
+                    None, policy, _part("content coding", content_encoding, parts.headers))
     if found is None and payload is None:
         return None
     return {"headers": found, "payload": payload}
@@ -70,7 +81,7 @@ def response_object(value: Any, policy: PayloadPolicy) -> Optional[dict[str, Any
         return None
     found = _part("response.headers", headers, parts.headers, False, policy.redactor)
     body = _part("response.body", _body, parts.body, _part("content type", content_type, parts.headers),
-                 parts.encoding, policy)
+                 parts.encoding, policy, _part("content coding", content_encoding, parts.headers))
     if found is None and body is None:
         return None
     return {"headers": found, "body": body}
@@ -96,14 +107,25 @@ def _part(name: str, build: Callable[..., Any], *args: Any) -> Any:
 
 def content_type(found: Any) -> Optional[str]:
     """The ``Content-Type`` of headers in any of their shapes (mapping, pairs, raw block)."""
+    return _header(found, "content-type")
+
+
+def content_encoding(found: Any) -> Optional[str]:
+    """The ``Content-Encoding`` of headers in any of their shapes, lower case."""
+    coding = _header(found, "content-encoding")
+    return coding.strip().lower() if coding else None
+
+
+def _header(found: Any, name: str) -> Optional[str]:
+    """One header's value (``name`` in lower case) of headers in any of their shapes."""
     if isinstance(found, (bytes, bytearray)):
         found = bytes(found[:MAX_RAW_HEADERS_BYTES]).decode("latin-1")
     if isinstance(found, str):
-        match = _CONTENT_TYPE_LINE.search(found[:MAX_RAW_HEADERS_BYTES])
+        match = _HEADER_LINE[name].search(found[:MAX_RAW_HEADERS_BYTES])
         return match.group(1).strip() if match else None
     items = found.items() if isinstance(found, Mapping) else found if isinstance(found, (list, tuple)) else ()
     for item in itertools.islice(items, MAX_ITEMS):
-        if isinstance(item, (list, tuple)) and len(item) == 2 and header_value(item[0]).lower() == "content-type":
+        if isinstance(item, (list, tuple)) and len(item) == 2 and header_value(item[0]).lower() == name:
             return header_value(item[1]) if item[1] is not None else None
     return None
 
@@ -124,8 +146,12 @@ def _is_binary(mime: str) -> bool:
     return mime.startswith(_BINARY_FAMILIES) or mime in _BINARY_TYPES
 
 
-def _body(body: Any, content: Optional[str], encoding: Optional[str], policy: PayloadPolicy) -> Any:
-    """An object, a string or None, redacted, and at most ``max_body_bytes`` long (as text, or as JSON)."""
+def _body(
+    body: Any, content: Optional[str], encoding: Optional[str], policy: PayloadPolicy, coding: Optional[str] = None
+) -> Any:
+    """An object, a string or None, redacted, and at most ``max_body_bytes`` long (as text, or as JSON).
+
+    ``coding``: the ``Content-Encoding`` header's value."""
     if body is None:
         return None
     if isinstance(body, Unreadable):  # capture's description of a body it could not take
@@ -135,11 +161,21 @@ def _body(body: Any, content: Optional[str], encoding: Optional[str], policy: Pa
         if isinstance(head, str):
             return bounded_text(clean(head), policy.max_body_bytes, policy.redactor, total - len(head),
                                 mime=_mime(content))
-        return _bytes_body(bytes(head), content, encoding, policy, total=total)
+        data = bytes(head)
+        compressed = None if _is_binary(_mime(content)) else _decompressed(data, coding, len(data))
+        if isinstance(compressed, str):  # a compressed body is larger still once inflated: described
+            return _describe(data, _mime(content), policy, compressed, size=total)
+        return _bytes_body(data, content, encoding, policy, total=total)
     if isinstance(body, str):
         return _text_body(body, content, policy)
     if isinstance(body, (bytes, bytearray, memoryview)):
-        return _bytes_body(bytes(body), content, encoding, policy)
+        data = bytes(body)
+        if _is_binary(_mime(content)):  # a .gz file is described as itself
+            return _bytes_body(data, content, encoding, policy)
+        compressed = _decompressed(data, coding, policy.max_body_bytes * PARSE_FACTOR)
+        if isinstance(compressed, str):
+            return _describe(data, _mime(content), policy, compressed)
+        return _bytes_body(data if compressed is None else compressed, content, encoding, policy)
     value = Converter(policy.max_body_bytes).convert(body)
     if isinstance(value, dict):
         return _structure(value, policy)
@@ -169,28 +205,63 @@ def _bytes_body(
     size = total or len(data)
     mime = _mime(content)
     if _is_binary(mime):
-        return _describe(size, mime)
+        return _describe(data, mime, policy, size=size)
     codec = _codec(encoding, _charset(content))
     limit = policy.max_body_bytes * PARSE_FACTOR
     if size > limit:  # not parsed: its head is decoded, redacted as text and cut; the rest counted
         head = data[: policy.max_body_bytes].decode(codec, "replace")
         if not _is_text(mime) and ("\x00" in head or "\ufffd" in head[:-1]):
-            return _describe(size, mime)
+            return _describe(data, mime, policy, size=size)
         return bounded_text(clean(head), policy.max_body_bytes, policy.redactor, size - policy.max_body_bytes,
                             mime=mime)
     try:
         decoded = data.decode(codec)
     except UnicodeDecodeError:
         if not _is_text(mime):
-            return _describe(len(data), mime)
+            return _describe(data, mime, policy)
         decoded = data.decode(codec, "replace")
     if not _is_text(mime) and "\x00" in decoded:
-        return _describe(len(data), mime)
+        return _describe(data, mime, policy)
     return _text_body(decoded, content, policy)
 
 
-def _describe(size: int, mime: str) -> str:
-    return f"<{size} bytes of {clean(mime[:100]) if mime else 'binary data'}>"
+def _describe(data: bytes, mime: str, policy: PayloadPolicy, coding: str = "", *, size: int = 0) -> str:
+    """``<2048 bytes of image/png>``; the type is the record's text, so it is redacted like any other.
+
+    ``size``: the body's length before capture cut it to its head (``CutBody``).
+    """
+    kind = clean(mime[:100]) if mime else "binary data"
+    if policy.redactor is not None:
+        kind = policy.redactor.text(kind)
+    n = size or len(data)
+    if coding:
+        return f"<{n} bytes of {clean(coding[:20])}-compressed {kind}>"
+    return f"<{n} bytes of {kind}>"
+
+
+def _decompressed(data: bytes, coding: Optional[str], limit: int) -> Union[bytes, str, None]:
+    """A compressed body's bytes, decompressed (at most ``limit`` of them); its coding's name when it cannot
+    be (too large, broken, or a coding other than gzip and deflate); None when it is not compressed."""
+    if data[:2] == _GZIP_MAGIC:
+        name, wbits = "gzip", 16 + zlib.MAX_WBITS
+    elif coding == "deflate" and len(data) > 1 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0:
+        name, wbits = "deflate", zlib.MAX_WBITS  # a zlib stream (what "deflate" means in HTTP)
+    elif coding in _OTHER_CODINGS:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return coding  # still compressed: no text to show
+        return None  # already decoded (requests keeps the header)
+    else:
+        return None
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(data, limit)
+    except zlib.error:
+        return name
+    if inflater.unconsumed_tail or not inflater.eof:
+        return name  # larger than the bound, or cut short: described, not guessed at
+    return out
 
 
 def _charset(content: Optional[str]) -> Optional[str]:

@@ -59,7 +59,7 @@ def header_value(value: Any) -> str:
     if isinstance(value, str):
         return clean(clip(value, MAX_HEADER_VALUE_BYTES))
     if isinstance(value, (bytes, bytearray)):
-        return bytes(value[: MAX_HEADER_VALUE_BYTES + 1]).decode("latin-1")  # header bytes are ISO-8859-1
+        return clean(bytes(value[: MAX_HEADER_VALUE_BYTES + 1]).decode("latin-1"))  # header bytes are ISO-8859-1
     if isinstance(value, (list, tuple)):
         return clip(", ".join(header_value(item) for item in value[:MAX_HEADERS]), MAX_HEADER_VALUE_BYTES)
     return clip(Converter(MAX_HEADER_VALUE_BYTES).key(value), MAX_HEADER_VALUE_BYTES)

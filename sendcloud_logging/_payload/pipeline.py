@@ -17,6 +17,8 @@ from .policy import PayloadPolicy
 
 __all__ = ["RecordPipeline"]
 
+_MAX_MERCHANT_POLICIES = 1024
+
 
 class RecordPipeline:
     """What the intake stage asks of a handler: a capture's payload and its storm signature.
@@ -38,6 +40,8 @@ class RecordPipeline:
         self._integration_id = integration_id
         self._base_url = base_url
         self._policy = policy
+        #: A policy per merchant key pair (``credentials``), kept so its redactor's caches last; worker thread only.
+        self._merchant_policies: dict[tuple[str, str], PayloadPolicy] = {}
         self._before_send = None if before_send is None else BeforeSend(before_send, policy)
         self._defaults: Payload = {"base_url": base_url} if base_url else {}
         #: The hook sees every record, even one that only adds to a storm summary's count.
@@ -53,12 +57,24 @@ class RecordPipeline:
         if integration_id is None:
             raise Drop("no_integration_id", "log with extra={'integration_id': N} or give the handler one")
         try:
-            payload = build_payload(snap, self._defaults, self._policy)
+            payload = build_payload(snap, self._defaults, self._policy_for(integration_id))
             if self._before_send is not None:
                 payload = self._before_send(payload, snap.record)
         except MissingBaseURLError as exc:
             raise Drop("no_base_url", str(exc)) from exc
         return positive_int("integration_id", integration_id), payload
+
+    def _policy_for(self, integration_id: Any) -> PayloadPolicy:
+        """The policy whose redactor also replaces the merchant's own keys (``credentials``), one per key pair."""
+        keys = self._policy.merchant_keys(integration_id)
+        if keys is None:
+            return self._policy
+        policy = self._merchant_policies.get(keys)
+        if policy is None:
+            if len(self._merchant_policies) >= _MAX_MERCHANT_POLICIES:
+                self._merchant_policies.clear()
+            policy = self._merchant_policies[keys] = self._policy.with_keys(keys)
+        return policy
 
     def signature(self, snap: Snapshot, template: Any) -> Signature:
         """What makes two records the same problem (``fields.signature``)."""

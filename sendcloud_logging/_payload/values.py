@@ -44,6 +44,11 @@ _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?"
     r"(?:[Zz]|([+-])([0-9]{2}):([0-9]{2}))"
 )
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: What ``clean`` takes out: C0 (but tab and newline), DEL, C1, bidi embeddings/overrides/isolates; a CR with
+#: the newline after it is one match.
+_CONTROL = re.compile(r"\r\n?|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_METHOD_WORD = re.compile(r"[A-Za-z\-]{1,32}")
 _LAST_MINUTE = 23 * 60 + 59  # of a UTC day: the only minute a leap second may end
 #: A datetime's own fields, read through datetime's descriptors: a subclass's properties cannot change them.
 _DATE_FIELDS = (date.year, date.month, date.day)
@@ -51,19 +56,39 @@ _TIME_FIELDS = (datetime.hour, datetime.minute, datetime.second, datetime.micros
 
 
 def clean(value: str) -> str:
-    """A plain ``str`` that encodes to UTF-8 (lone surrogates become ``?``)."""
+    """A plain ``str`` that encodes to UTF-8 (lone surrogates become ``?``) and holds no control characters
+    but newline and tab: what merchants and support staff read cannot move their cursor, recolour their
+    terminal, write their clipboard (OSC 52) or reverse the text it shows.
+
+    ``\r\n`` and a lone ``\r`` become ``\n``; other C0 and C1 controls and DEL are left out (``ESC[31m``
+    arrives as ``[31m``); bidi embeddings, overrides and isolates become U+FFFD. Nothing grows: a text
+    already cut to its bound stays within it.
+    """
     if not str.isascii(value):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
-            return value.encode("utf-8", "replace").decode("utf-8")
+            value = value.encode("utf-8", "replace").decode("utf-8")
+    elif _ASCII_CONTROL.search(value) is None:
+        return value if type(value) is str else str.__str__(value)
+    if _CONTROL.search(value) is not None:
+        value = _CONTROL.sub(_visible, value)
     return value if type(value) is str else str.__str__(value)
 
 
+def _visible(match: re.Match[str]) -> str:
+    char = match.group(0)
+    if char[0] == "\r":
+        return "\n"
+    return "\ufffd" if char >= "\u2000" else ""
+
+
 def text(value: Any) -> Optional[str]:
-    """A non-blank string value, cleaned; None for anything else."""
+    """A non-blank string value, cleaned (blank once its control characters are out counts as blank); None
+    for anything else."""
     if isinstance(value, str) and value.strip():
-        return clean(value)
+        cleaned = clean(value)
+        return cleaned if cleaned.strip() else None
     return None
 
 
@@ -100,11 +125,18 @@ def origin(full_url: Optional[str]) -> Optional[str]:
 
 
 def method(value: Any) -> Optional[str]:
-    """An HTTP method, upper case, at most ``MAX_METHOD_BYTES``; strings and bytes only."""
+    """An HTTP method, upper case, at most ``MAX_METHOD_BYTES``; strings and bytes only.
+
+    Only a word of letters is upper-cased: other text a record gives keeps its case, so that a token in it
+    is still recognised by its format (``shpat_...``) when it is redacted.
+    """
     if isinstance(value, (bytes, bytearray)):
         value = bytes(value[: MAX_METHOD_BYTES * 2]).decode("latin-1")
     found = text(value[: MAX_METHOD_BYTES * 2] if isinstance(value, str) else value)  # a method is a short word
-    return clip(found.strip().upper(), MAX_METHOD_BYTES) if found else None
+    if not found:
+        return None
+    found = found.strip()
+    return clip(found.upper() if _METHOD_WORD.fullmatch(found) else found, MAX_METHOD_BYTES)
 
 
 def response_code(value: Any) -> Optional[int]:
