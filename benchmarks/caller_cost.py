@@ -9,7 +9,9 @@ sender thread never competes with the next setup's calls.
 Cases: (a) ``log.error(msg)``; (b) the same with ``extra={"request": ..., "response": ...}`` of about 1 KB;
 (c) ``log.exception(msg)`` inside ``except requests.HTTPError`` with the real response attached.
 
-Setups: ``logging.NullHandler`` (the floor); ``QueueHandler`` + ``QueueListener`` feeding a handler that posts
+Setups: ``logging.NullHandler`` (the floor); ``QueueHandler`` + ``QueueListener`` feeding a ``NullHandler`` (the
+baseline of the targets: the caller's side of the stdlib queue, ``QueueHandler.prepare`` formatting and copying
+the record, with nothing behind it); ``QueueHandler`` + ``QueueListener`` feeding a handler that posts
 JSON with requests; ``SendcloudHandler`` with its defaults (to the Inbox); sentry-sdk with its default options
 (its logging integration, DSN to a local sink); python-logstash-async (TCP to a local sink).
 sentry-sdk's logging integration patches ``logging.Logger.callHandlers`` for every logger of the process;
@@ -100,6 +102,16 @@ def queue_setup(sinks: Sinks) -> Setup:
         poster.session.close()
 
     setup.close = close
+    return setup
+
+
+def queue_null_setup() -> Setup:
+    q: queue.Queue[Any] = queue.Queue(-1)
+    listener = QueueListener(q, logging.NullHandler(), respect_handler_level=True)
+    listener.start()
+    setup = Setup("queue_null", "QueueHandler + QueueListener, NullHandler (baseline)",
+                  _logger("queue_null", QueueHandler(q)), q.join)
+    setup.close = listener.stop
     return setup
 
 
@@ -217,7 +229,7 @@ def main() -> None:
 
     with Sinks() as sinks:
         response = failed_shop_call(sinks.http_url)
-        setups = [null_setup(), queue_setup(sinks), sendcloud_setup(sinks)]
+        setups = [null_setup(), queue_null_setup(), queue_setup(sinks), sendcloud_setup(sinks)]
         missing: dict[str, str] = {}
         try:
             setups.append(logstash_setup(sinks))
@@ -234,6 +246,7 @@ def main() -> None:
         if wanted:
             setups = [s for s in setups if s.key in wanted]
         samples: dict[tuple[str, str], list[int]] = {(s.key, c): [] for s in setups for c in CASES}
+        per_round: dict[tuple[str, str], list[float]] = {(s.key, c): [] for s in setups for c in CASES}
         for setup in setups:  # warm-up, untimed
             with _active(setup):
                 for case in CASES:
@@ -245,10 +258,13 @@ def main() -> None:
             rng.shuffle(order)
             for setup, case in order:
                 gc.collect()
+                block_samples: list[int] = []
                 with _active(setup):
                     n = max(10, args.calls // setup.calls_divisor)
-                    block(setup.logger, case, response, n, samples[(setup.key, case)])
+                    block(setup.logger, case, response, n, block_samples)
                 setup.settle()
+                samples[(setup.key, case)].extend(block_samples)
+                per_round[(setup.key, case)].append(percentile(sorted(block_samples), 0.5) / 1000)
             print(f"caller cost: round {round_no + 1}/{args.rounds}", file=sys.stderr, flush=True)
 
         stats_after = {s.key: s.logger.handlers[0].stats() for s in setups  # type: ignore[attr-defined]
@@ -265,6 +281,7 @@ def main() -> None:
             "median_us": percentile(us, 0.5),
             "p99_us": percentile(us, 0.99),
             "n": len(us),
+            "round_medians_us": per_round[(key, case)],
         }
     emit_result({
         "labels": {s.key: s.label for s in setups},

@@ -1,7 +1,9 @@
 """Start and stop: the import time of the package, and what the handler adds to a short script's life.
 
-Import time is ``python -X importtime -c "import sendcloud_logging"`` (its cumulative line; requests' share
-is read from the same output). Process time runs, like hyperfine, each of three scripts many times,
+Import time is wall time in a fresh interpreter, requests' own import beside it in another, interleaved:
+``import sendcloud_logging``, ``from sendcloud_logging import SendcloudHandler`` (what a configuration does)
+and ``import requests``; and the wall time of ``sendcloud-logging --version`` as a whole process.
+Process time runs, like hyperfine, each of three scripts many times,
 interleaved, and takes medians:
 
 - ``without``: configure logging (a ``NullHandler``) with ``dictConfig``, log one error, exit;
@@ -56,20 +58,35 @@ VARIANTS = {
 }
 
 
+IMPORTS = {
+    "requests": "import requests",
+    "package": "import sendcloud_logging",
+    "handler": "from sendcloud_logging import SendcloudHandler",
+}
+TIMED = "import time; t = time.perf_counter(); {}; print((time.perf_counter() - t) * 1000)"
+
+
 def import_times(runs: int) -> dict[str, Any]:
-    own, requests_share = [], []
-    for _ in range(runs):
-        done = subprocess.run([sys.executable, "-X", "importtime", "-c", "import sendcloud_logging"],
-                              capture_output=True, text=True, check=True)
-        cumulative = {}
-        for line in done.stderr.splitlines():
-            if not line.startswith("import time:") or "cumulative" in line:
-                continue
-            _, _self_us, cumulative_us, name = (part.strip() for part in line.replace("import time:", "|").split("|"))
-            cumulative[name] = int(cumulative_us)
-        own.append(cumulative["sendcloud_logging"] / 1000)
-        requests_share.append(cumulative.get("requests", 0) / 1000)
-    return {"import_ms": median(own), "requests_ms": median(requests_share), "runs": runs}
+    times: dict[str, list[float]] = {name: [] for name in IMPORTS}
+    version: list[float] = []
+    cli = [sys.executable, "-m", "sendcloud_logging", "--version"]
+    for _ in range(runs + 1):  # the first round warms the page cache and is not counted
+        for name, code in IMPORTS.items():
+            done = subprocess.run([sys.executable, "-c", TIMED.format(code)], capture_output=True, text=True,
+                                  check=True)
+            times[name].append(float(done.stdout.split()[-1]))
+        start = time.perf_counter()
+        subprocess.run(cli, capture_output=True, check=True)
+        version.append((time.perf_counter() - start) * 1000)
+    for series in (*times.values(), version):
+        del series[0]
+    return {
+        "import_ms": median(times["package"]),
+        "handler_ms": median(times["handler"]),
+        "requests_ms": median(times["requests"]),
+        "version_ms": median(version),
+        "runs": runs,
+    }
 
 
 def process_times(sinks: Sinks, runs: int) -> dict[str, Any]:

@@ -17,16 +17,17 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
-from ._delivery.policy import DeliveryPolicy
-from ._delivery.spool import spool_file
-from ._payload import PayloadPolicy
-from ._payload.limits import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MIN_BODY_BYTES, MIN_PAYLOAD_BYTES
-from ._payload.redact import Redactor
 from ._validators import (
     DEFAULT_API_URL,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_MEMORY_BYTES,
+    DEFAULT_MAX_PAYLOAD_BYTES,
     DEFAULT_TIMEOUT,
+    MIN_BODY_BYTES,
+    MIN_MEMORY_BYTES,
+    MIN_PAYLOAD_BYTES,
     byte_size,
     ca_bundle,
     check_api_url,
@@ -46,6 +47,10 @@ from ._validators import (
 )
 from .auth import DEFAULT_TOKEN_URL, PAIRS, Credentials, auth_mode, missing_key
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from ._delivery.policy import DeliveryPolicy
+    from ._payload.policy import PayloadPolicy
 
 __all__ = ["DEFAULTS", "ENVIRONMENT", "OPTIONS", "Option", "Settings", "environment", "resolve"]
 
@@ -75,6 +80,15 @@ def _url(key: str, value: Any) -> str:
 
 def _timeout(key: str, value: Any) -> tuple[float, float]:
     return normalise_timeout(value, key)
+
+
+def spool_file(key: str, value: Any) -> Optional[str]:
+    """``_delivery.spool.spool_file``, imported only when a spool is asked for (it brings sqlite3)."""
+    if value is None:
+        return None
+    from ._delivery.spool import spool_file as check  # noqa: PLC0415  # the spool is imported when used
+
+    return check(key, value)
 
 
 def _at_least(minimum: int) -> Parser:
@@ -129,7 +143,20 @@ _TABLE = (
         fallback=DEFAULT_API_URL,
     ),
     Option("base_url", None, http_url, "The shop URL used when a record carries none."),
-    Option("queue_size", 1000, positive_int, "Records waiting at most; more are dropped and counted (queue_full)."),
+    Option(
+        "queue_size",
+        1000,
+        positive_int,
+        "Records waiting at most in the caller's queue, and again as logs in the outbox; more are dropped and "
+        "counted (queue_full).",
+    ),
+    Option(
+        "max_memory_bytes",
+        DEFAULT_MAX_MEMORY_BYTES,
+        _at_least(MIN_MEMORY_BYTES),
+        f"Bytes the waiting records may hold in memory at most, queue and outbox together (at least "
+        f"{MIN_MEMORY_BYTES}); more are dropped and counted (memory_full).",
+    ),
     Option(
         "shutdown_timeout",
         5.0,
@@ -272,6 +299,7 @@ class Settings:
     verify: Union[bool, str]
     allow_insecure_http: bool
     queue_size: int
+    max_memory_bytes: int
     summary_window: float
     delivery: DeliveryPolicy = field(repr=False, compare=False)
     spool_path: Optional[str]
@@ -324,6 +352,10 @@ def resolve(
         raise ConfigurationError(missing, f"missing: pass {missing}= or set {ENVIRONMENT[missing]}")
     for name in ("api_url", "token_url"):
         values[name] = check_api_url(values[name], values["allow_insecure_http"], key=name)
+    from ._delivery.policy import DeliveryPolicy  # noqa: PLC0415  # imported with the first handler, not the class
+    from ._payload.policy import PayloadPolicy  # noqa: PLC0415
+    from ._payload.redact import Redactor  # noqa: PLC0415
+
     delivery = DeliveryPolicy(  # a spool keeps logs of refused credentials for a key fixed by the next deploy
         **{f.name: values[f.name] for f in fields(DeliveryPolicy) if f.name in values},
         hold_on_auth_failure=values["spool_path"] is not None,

@@ -4,15 +4,15 @@ A value arrives as a Python object (a keyword, dictConfig or YAML) or as text (`
 by interpolation, an environment variable); each parser accepts both forms alike, so ``"false"`` means what
 ``False`` means wherever it comes from.
 
-These live apart from ``_settings`` because the client checks its own keywords with them too: ``_settings``
-imports the payload and delivery packages (and through the worker the client itself), which the client must
-not pull in. This module imports nothing of the package but ``errors``.
+These live apart from ``_settings`` because the client checks its own keywords with them too, and the
+defaults of the size bounds live here so that ``_settings`` (read when the handler's class is imported)
+needs nothing of the payload and delivery packages, which are imported when a handler is first built.
+This module imports nothing of the package but ``errors``.
 """
 
 from __future__ import annotations
 
 import importlib
-import ipaddress
 import logging
 import math
 import operator
@@ -23,8 +23,22 @@ from urllib.parse import urlsplit
 from .errors import ConfigurationError
 
 DEFAULT_API_URL = "https://panel.sendcloud.sc/api/v3"
+#: Sendcloud's OAuth2 token endpoint.
+DEFAULT_TOKEN_URL = "https://account.sendcloud.com/oauth2/token"  # noqa: S105 - a URL, not a secret
 #: (connect, read) seconds. Connect slightly above a multiple of 3 s, the TCP retransmission window.
 DEFAULT_TIMEOUT = (3.05, 10.0)
+
+#: ``request.payload``, ``response.body`` and ``exception`` keep at most this many bytes by default.
+DEFAULT_MAX_BODY_BYTES = 64 * 1024
+#: The whole POST body stays under this many bytes by default.
+DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
+#: Smallest values the handler accepts for the two keywords: room for a readable log.
+MIN_BODY_BYTES = 1024
+MIN_PAYLOAD_BYTES = 16 * 1024
+#: Bytes the waiting records may hold at most by default (the caller's queue and the outbox together), and
+#: the smallest bound the handler accepts.
+DEFAULT_MAX_MEMORY_BYTES = 64 * 1024 * 1024
+MIN_MEMORY_BYTES = 1024 * 1024
 
 TimeoutArg = Union[float, str, "tuple[float, float]", None]
 
@@ -172,6 +186,8 @@ def is_loopback_host(host: Optional[str]) -> bool:
     if host.lower() == "localhost":
         return True
     try:
+        import ipaddress  # noqa: PLC0415  # a plain-http URL only: not worth its import for every handler
+
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False

@@ -27,14 +27,11 @@ from typing import Any, Callable, Literal, Optional, Union
 
 import requests
 
-from ._http import error_from_response, redacted_url, send
-from ._validators import DEFAULT_TIMEOUT
+from ._validators import DEFAULT_TIMEOUT, DEFAULT_TOKEN_URL, redacted_url
 from .errors import ConfigurationError, TransportError
 
 __all__ = ["DEFAULT_TOKEN_URL", "SCOPE", "BearerToken", "ClientCredentials"]
 
-#: Sendcloud's OAuth2 token endpoint.
-DEFAULT_TOKEN_URL = "https://account.sendcloud.com/oauth2/token"  # noqa: S105 - a URL, not a secret
 #: The scope that grants the API.
 SCOPE = "api"
 #: A token is renewed this long before it expires, at most (a tenth of its lifetime when that is shorter).
@@ -187,6 +184,8 @@ class ClientCredentials(requests.auth.AuthBase):
         data = {"grant_type": "client_credentials"}
         if self.scope:
             data["scope"] = self.scope
+        from ._http import error_from_response, send  # noqa: PLC0415  # the transport comes with the first token
+
         asked = self._clock()
         response = send(
             self._session,

@@ -4,6 +4,10 @@
 queue and returns. It never touches the network and never raises. Building the payload and sending it
 happen on the worker's threads, through two small seams: a ``RecordPipeline`` (capture -> payload, and the
 storm signature) for the intake, and a client factory for the sender.
+
+Importing this module costs little beyond requests: the payload, delivery and spool modules are imported
+when the first handler is built, so an application that only imports the class, or a CLI
+command that never builds one, does not pay for them.
 """
 
 from __future__ import annotations
@@ -13,23 +17,19 @@ import logging
 import time
 import weakref
 from collections.abc import Hashable
-from typing import Any, Callable, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Optional, Union
 
 from ._capture import capture_record, message
 from ._capture.reentry import MAX_DEPTH, Reentry
 from ._delivery import exit, fork
-from ._delivery.intake import Intake, Job
-from ._delivery.outbox import MemoryOutbox, Outbox
-from ._delivery.sender import Sender
-from ._delivery.spool import SpoolOutbox
-from ._delivery.stages import Stages
-from ._delivery.stats import Stats
-from ._delivery.worker import BackgroundWorker
-from ._payload.pipeline import RecordPipeline
+from ._delivery.stages import Job, Stages
 from ._settings import DEFAULTS, OPTIONS, Settings, resolve
 from ._validators import TimeoutArg
 from .auth import Credentials, key_pair
-from .client import SendcloudClient
+
+if TYPE_CHECKING:
+    from ._delivery.outbox import Outbox
+    from .client import SendcloudClient
 
 #: Loggers whose records never enter the handler: our own, and the HTTP stack below the client.
 OWN_LOGGERS = ("sendcloud_logging", "urllib3", "requests", "charset_normalizer")
@@ -61,7 +61,10 @@ class SendcloudHandler(logging.Handler):
         api_url: API v3 base URL (default https://panel.sendcloud.sc/api/v3); plain http only to loopback
             hosts.
         base_url: The shop URL used when a record carries none.
-        queue_size: Records waiting at most; more are dropped and counted (queue_full).
+        queue_size: Records waiting at most in the caller's queue, and again as logs in the outbox; more are
+            dropped and counted (queue_full).
+        max_memory_bytes: Bytes the waiting records may hold in memory at most, queue and outbox together (at
+            least 1048576); more are dropped and counted (memory_full).
         shutdown_timeout: Seconds close() (and so interpreter exit) may spend delivering what is queued.
         timeout: HTTP timeout in seconds, or a (connect, read) pair.
         max_retries: Retries of a log after a transport error, 408, 429 or 5xx (full-jitter exponential
@@ -112,6 +115,7 @@ class SendcloudHandler(logging.Handler):
         api_url: Optional[str] = None,
         base_url: Optional[str] = None,
         queue_size: int = DEFAULTS["queue_size"],
+        max_memory_bytes: int = DEFAULTS["max_memory_bytes"],
         shutdown_timeout: float = DEFAULTS["shutdown_timeout"],
         timeout: TimeoutArg = DEFAULTS["timeout"],
         max_retries: int = DEFAULTS["max_retries"],
@@ -139,8 +143,16 @@ class SendcloudHandler(logging.Handler):
         given = locals()  # first statement: exactly the arguments
         settings = resolve({name: given[name] for name in OPTIONS})
         super().__init__(settings.level)
+        # The handler's parts come with the first handler, on the thread that builds it: none is imported
+        # later on a worker thread, whose import lock a fork could leave held in the child.
+        from . import client  # noqa: F401, PLC0415
+        from ._delivery.stats import Stats  # noqa: PLC0415
+        from ._delivery.worker import BackgroundWorker  # noqa: PLC0415
+        from ._payload.pipeline import RecordPipeline  # noqa: PLC0415
+
         self._settings = settings
         self._keep_records = settings.before_send is not None  # the hook gets the record: keep it while it waits
+        self._max_body_bytes = settings.policy.max_body_bytes  # a body far beyond it is cut at capture
         self._pipeline = RecordPipeline(
             settings.integration_id, settings.base_url, settings.policy, settings.before_send
         )
@@ -213,7 +225,8 @@ class SendcloudHandler(logging.Handler):
             if record.thread in self._worker.thread_idents:  # logged by user code the worker runs: it would loop
                 self._stats.drop("own_thread", detail=f"logger {record.name!r}")
                 return
-            capture = capture_record(record, self._message(record), keep_record=self._keep_records)
+            capture = capture_record(record, self._message(record), keep_record=self._keep_records,
+                                     max_body_bytes=self._max_body_bytes)
             self._worker.submit(Job(capture, record.msg))
         except Exception:  # noqa: BLE001  # the caller never sees our errors; logging reports them
             self.handleError(record)
@@ -317,17 +330,24 @@ class SendcloudHandler(logging.Handler):
         In a child of multiprocessing, which ends without ``logging.shutdown()``, the handler is also closed
         at the child's end (``fork.py``).
         """
+        from ._delivery.budget import MemoryBudget  # noqa: PLC0415
+        from ._delivery.intake import Intake  # noqa: PLC0415
+        from ._delivery.outbox import MemoryOutbox  # noqa: PLC0415
+        from ._delivery.sender import Sender  # noqa: PLC0415
+        from ._delivery.spool import SpoolOutbox  # noqa: PLC0415  # sqlite3 only for a handler with a spool
+
         s = self._settings
         fork.at_child_exit(functools.partial(_close_if_alive, weakref.ref(self)))
+        budget = MemoryBudget(s.max_memory_bytes)  # one bound in bytes over the caller's queue and the outbox
         outbox: Outbox
         if s.spool_path is None:
-            outbox = MemoryOutbox(s.queue_size)
+            outbox = MemoryOutbox(s.queue_size, budget=budget)
         else:
-            outbox = SpoolOutbox(s.spool_path, s.spool_max_bytes, s.spool_max_age)
+            outbox = SpoolOutbox(s.spool_path, s.spool_max_bytes, s.spool_max_age, budget=budget)
         # The stages hold settings, never the handler: the threads that run them keep them alive.
         account_of = None if s.credentials is None else functools.partial(_account_of, s.credentials)
         return Stages(
-            Intake(self._pipeline, outbox, self._stats, window=s.summary_window),
+            Intake(self._pipeline, outbox, self._stats, window=s.summary_window, budget=budget),
             Sender(functools.partial(_new_client, s), outbox, self._stats, s.delivery, account_of=account_of),
         )
 
@@ -359,6 +379,8 @@ def _account_of(credentials: Optional[Credentials], integration_id: Any) -> Hash
 
 
 def _new_client(s: Settings) -> SendcloudClient:
+    from .client import SendcloudClient  # noqa: PLC0415  # imported when the handler was built
+
     return SendcloudClient(
         public_key=s.public_key,
         secret_key=s.secret_key,

@@ -18,8 +18,7 @@ import pytest
 from sendcloud_logging import SendcloudClient
 from sendcloud_logging._cli import main
 from sendcloud_logging._cli.api import Progress
-from sendcloud_logging._cli.arguments import build_parser
-from sendcloud_logging._cli.demo import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY
+from sendcloud_logging._cli.arguments import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, build_parser
 from sendcloud_logging._cli.serve import INBOX_CLIENT_ID, INBOX_CLIENT_SECRET, format_received
 from sendcloud_logging.inbox import Inbox
 from sendcloud_logging.shop import Shop
@@ -151,6 +150,26 @@ def test_main_help_shows_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Example" in out
     for command in ("demo", "serve", "logs"):
         assert f"sendcloud-logging {command}" in out
+
+
+IMPORTS_OF = """
+import runpy, sys
+sys.argv = ["sendcloud-logging", *sys.argv[1:]]
+try:
+    runpy.run_module("sendcloud_logging", run_name="__main__")
+except SystemExit as exc:
+    assert exc.code == 0, exc.code
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("requests", "urllib3")
+             or m in ("sendcloud_logging.handler", "sendcloud_logging.client")), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["send", "--help"], ["check", "--help"]])
+def test_version_and_help_import_neither_requests_nor_the_handler(argv: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-c", IMPORTS_OF, *argv], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()  # the version or the help was printed
+    assert done.stderr.strip().splitlines()[-1] == "[]"
 
 
 @pytest.mark.parametrize("command", ["serve", "send", "check", "demo", "logs"])

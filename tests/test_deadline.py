@@ -197,3 +197,25 @@ def test_where_no_thread_may_start_the_request_runs_on_the_callers(monkeypatch: 
             monkeypatch.setattr(_http, "threading", shutting_down)
             assert client.create_log(1, PAYLOAD) == {"id": 2}
         assert len(server.requests) == 1
+
+
+def test_one_request_thread_serves_a_session_s_requests_one_after_the_other_then_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.fakes import FakeTransport, created
+
+    monkeypatch.setattr(_http, "RUNNER_IDLE", 0.3, raising=False)
+    served: list[int] = []
+
+    def answer(request: Any) -> Any:
+        served.append(threading.get_ident())
+        return created(request)
+
+    with SendcloudClient(PUBLIC_KEY, SECRET_KEY, api_url="https://api.example/api/v3",
+                         transport=FakeTransport(answer)) as client:
+        for _ in range(5):
+            client.create_log(1, PAYLOAD)
+    assert len(served) == 5
+    assert len(set(served)) == 1  # no thread started per request
+    assert threading.get_ident() not in served  # still off the caller's thread: the deadline holds
+    assert wait_for(lambda: not request_threads())  # and it ends once idle

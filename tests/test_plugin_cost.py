@@ -53,6 +53,30 @@ def test_the_plugin_adds_no_module_beyond_the_package_itself() -> None:
     assert out == "['sendcloud_logging.testing']"
 
 
+def test_loading_the_plugin_with_the_package_imports_neither_requests_nor_the_handler() -> None:
+    """The package's ``__init__`` names the handler and the client lazily: the plugin pays for neither."""
+    out = _run(f"""
+        import sys
+        import sendcloud_logging.testing
+        heavy = {HEAVY!r}
+        print(sorted(m for m in sys.modules if m.split(".")[0] in heavy
+                     or m in ("sendcloud_logging.handler", "sendcloud_logging.client")))
+    """)
+    assert out == "[]"
+
+
+def test_the_lazy_names_are_the_package_s_own_once_asked_for() -> None:
+    out = _run("""
+        import sys
+        import sendcloud_logging
+        assert "requests" not in sys.modules
+        from sendcloud_logging import SendcloudHandler, SendcloudClient, payload_from_record
+        print(SendcloudHandler.__module__, SendcloudClient.__module__, payload_from_record.__module__,
+              "requests" in sys.modules)
+    """)
+    assert out == "sendcloud_logging sendcloud_logging sendcloud_logging True"
+
+
 USER_TEST = '''
 import os
 import sys

@@ -229,7 +229,7 @@ def test_a_handler_whose_disk_fills_up_still_delivers_everything(
     inbox: Inbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     disk = Disk()
-    monkeypatch.setattr("sendcloud_logging.handler.SpoolOutbox", functools.partial(SpoolOutbox, on_connect=disk.on_connect))
+    monkeypatch.setattr("sendcloud_logging._delivery.spool.SpoolOutbox", functools.partial(SpoolOutbox, on_connect=disk.on_connect))
     stats = run_handler(inbox, tmp_path / "spool.sqlite", 400, lambda: disk.fail("disk_full"))
     assert inbox.count() == 400
     assert stats["sent"] == 400 and stats["dropped_total"] == 0

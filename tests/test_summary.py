@@ -148,7 +148,7 @@ def sent(outbox: MemoryOutbox) -> list[tuple[str, int]]:
     outbox.release_waiting()
     out = []
     while (entry := outbox.claim()) is not None:
-        out.append((entry.payload["exception"], 1 + entry.more))
+        out.append((entry.latest_payload()["exception"], 1 + entry.more))
         outbox.done(entry)
     return out
 
@@ -159,9 +159,7 @@ def test_a_storm_becomes_one_log_and_one_summary_per_signature() -> None:
     templates = [f"problem {k} at %s" for k in range(7)]
     n = 10_000
     for i in range(n):
-        # As if the storm had filled the queue: behind, until the intake caught up with the last hundred.
-        intake.take(Job(Capture(1_700_000_000.0 + i / 1000, f"problem {i % 7} at {i}"), templates[i % 7]),
-                    behind=n - i > 100)
+        intake.take(Job(Capture(1_700_000_000.0 + i / 1000, f"problem {i % 7} at {i}"), templates[i % 7]))
     intake.finish()
     logs = sent(outbox)
     assert len(logs) == 14
@@ -172,26 +170,29 @@ def test_a_storm_becomes_one_log_and_one_summary_per_signature() -> None:
     summaries = {text for text, count in logs if count > 1}
     newest = {max(i for i in range(n) if i % 7 == k) for k in range(7)}
     assert summaries == {f"problem {i % 7} at {i}" for i in newest}  # each carries its newest repeat
-    assert len(pipeline.prepared) == 14 + 100  # the firsts, the summaries' openers, and the caught-up tail
+    # Fold before build: the firsts, the summaries' openers, and each summary's newest repeat when it is sent.
+    assert len(pipeline.prepared) == 14 + 7
 
 
-def test_while_behind_repeats_are_only_counted() -> None:
+def test_a_repeat_is_only_counted_and_its_payload_built_once_the_summary_is_sent() -> None:
     pipeline = Pipeline()
-    intake, outbox, _, _ = intake_on(pipeline)
+    intake, outbox, stats, _ = intake_on(pipeline)
     for i in range(1000):
-        assert intake.take(Job(Capture(float(i), f"down {i}"), "down %s"), behind=True) is (i < 2)
+        assert intake.take(Job(Capture(float(i), f"down {i}"), "down %s")) is (i < 2)  # new entries wake the sender
     assert pipeline.prepared == ["down 0", "down 1"]  # the first, and the first repeat, which opens the summary
-    assert sent(outbox) == [("down 0", 1), ("down 1", 999)]  # the count is whole; the text an earlier one's
+    assert pipeline.read_count == 1000  # one read per record, for its signature
+    assert stats.snapshot()["summarised"] == 998
+    assert sent(outbox) == [("down 0", 1), ("down 999", 999)]  # the count is whole, the text the newest's
+    assert pipeline.prepared == ["down 0", "down 1", "down 999"]
 
 
-def test_caught_up_a_summary_carries_its_newest_repeat() -> None:
+def test_a_newest_repeat_that_cannot_be_built_leaves_the_summary_its_earlier_text() -> None:
     pipeline = Pipeline()
     intake, outbox, _, _ = intake_on(pipeline)
-    for i in range(5):
-        assert intake.take(Job(Capture(float(i), f"down {i}"), "down %s")) is (i < 2)  # new entries wake the sender
-    assert len(pipeline.prepared) == 5
-    assert pipeline.read_count == 5  # one read per record, shared by its signature and its payload
-    assert sent(outbox) == [("down 0", 1), ("down 4", 4)]
+    intake.take(Job(Capture(0.0, "down 0"), "down %s"))
+    intake.take(Job(Capture(1.0, "down 1"), "down %s"))
+    intake.take(Job(Capture(2.0, None), "down %s"))  # its payload would raise Drop
+    assert sent(outbox) == [("down 0", 1), ("down 1", 2)]
 
 
 def test_a_before_send_hook_sees_every_record_even_behind() -> None:
@@ -222,14 +223,14 @@ def test_a_summary_in_flight_is_left_alone_and_the_next_repeat_starts_another() 
     first, held = outbox.claim(), outbox.claim()  # the summary goes out before its window closed
     assert first is not None
     assert held is not None
-    assert held.payload["exception"] == "a 1"
+    assert held.latest_payload()["exception"] == "a 1"
     intake.take(Job(Capture(2.0, "a 2"), "a"))
     assert held.more == 0  # not folded into while in flight
     assert outbox.claim() is None  # a new summary, held until the window closes
     outbox.release_waiting()
     again = outbox.claim()
     assert again is not None
-    assert again.payload["exception"] == "a 2"
+    assert again.latest_payload()["exception"] == "a 2"
 
 
 def test_a_record_that_cannot_become_a_log_is_counted_and_opens_nothing() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import deque
 from typing import Any, Callable, Optional
 
 import pytest
@@ -32,6 +33,9 @@ class Intake:
         self.entered = threading.Event()
         self.room = True
         self.finished = False
+
+    def admit(self, job: Any) -> bool:
+        return True
 
     def has_room(self) -> bool:
         return self.room
@@ -334,3 +338,36 @@ def test_a_forked_child_starts_afresh_and_leaves_the_parents_jobs_alone() -> Non
     assert built.intake.taken == ["parent", "parent queued"]
     assert stats.snapshot()["queued"] == 2
     assert worker.close(BOUND) == 0
+
+
+
+class Unscannable(deque):  # type: ignore[type-arg]
+    """Stands in for the worker's deque: any walk over the waiting jobs fails the test."""
+
+    def __iter__(self) -> Any:
+        raise AssertionError("the queue was walked")
+
+    def __contains__(self, item: object) -> bool:
+        raise AssertionError("the queue was searched")
+
+
+def test_a_full_queue_costs_each_call_the_same_few_steps_and_never_a_walk() -> None:
+    gate = threading.Event()
+    stats = Stats()
+    built = Built(gate)
+    worker = BackgroundWorker(built, queue_size=5_000, stats=stats)
+    worker.submit("held")  # the intake holds it until the gate opens: the queue only fills
+    intake = built.stages[-1][0]
+    assert intake.entered.wait(BOUND)
+    jobs = Unscannable(range(5_000))
+    worker._jobs = jobs
+    admitted: list[Any] = []
+    intake.admit = admitted.append  # type: ignore[assignment,method-assign]
+    for i in range(1_000):
+        assert worker.submit(i) is False
+    assert stats.snapshot()["dropped"] == {"queue_full": 1_000}
+    assert admitted == []  # refused before any per-record work
+    assert len(jobs) == 5_000
+    worker._jobs = deque()
+    gate.set()
+    worker.close(1.0)

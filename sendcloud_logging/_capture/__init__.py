@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import logging
 import reprlib
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -37,7 +38,7 @@ from .chain import (
     logged_exception,
     request_of_response,
 )
-from .parts import FILES_BODY, STREAMED_REQUEST, UNREAD_RESPONSE, HTTPParts, Unreadable
+from .parts import FILES_BODY, STREAMED_REQUEST, UNREAD_RESPONSE, CutBody, HTTPParts, Unreadable, cut_body
 
 __all__ = [
     "CHAIN_DEPTH",
@@ -47,6 +48,7 @@ __all__ = [
     "STREAMED_REQUEST",
     "UNREAD_RESPONSE",
     "Capture",
+    "CutBody",
     "HTTPParts",
     "Snapshot",
     "Unreadable",
@@ -63,6 +65,9 @@ EXTRA_FIELDS = ("base_url", "full_url", "method", "response_code", "exception_ty
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
 _new = tuple.__new__  # a Capture from its fields in order, without the keyword-parsing __new__
+_getsizeof = sys.getsizeof
+#: What a capture costs beyond its texts and bodies (itself, its tuples, the queue's slot), as ``held`` counts.
+RECORD_BYTES = 512
 
 #: The arguments of a message that could not be formatted are shown this long at most: this runs on the
 #: caller's thread, and an argument may be a 50 MB string.
@@ -107,6 +112,8 @@ class Capture(NamedTuple):
     fields: Mapping[str, Any]
     integration_id: Any
     record: Optional[logging.LogRecord]
+    #: Bytes it holds, about (texts, bodies, headers): what the memory bound charges while it waits.
+    held: int = 0
 
     def snapshot(self) -> Snapshot:
         """The ``Snapshot`` of the captured record, made anew on each call (pure; run on the worker thread)."""
@@ -127,7 +134,9 @@ class Capture(NamedTuple):
         )
 
 
-def capture_record(record: logging.LogRecord, text: Optional[str] = None, *, keep_record: bool = False) -> Capture:
+def capture_record(
+    record: logging.LogRecord, text: Optional[str] = None, *, keep_record: bool = False, max_body_bytes: int = 0
+) -> Capture:
     """Copy from a record what may change, defer the rest; cheap, never raises, never mutates the record.
 
     Args:
@@ -135,6 +144,9 @@ def capture_record(record: logging.LogRecord, text: Optional[str] = None, *, kee
         text: The formatted message (``message(record, formatter)``); default ``message(record)``.
         keep_record: Keep a reference to the record itself (for ``before_send``); it then lives until the
             payload is built, exception and traceback included.
+        max_body_bytes: The payload's body bound: a body far beyond it keeps only its head (``cut_body``),
+            so it never waits in memory whole. 0 keeps every body as it is. ``Capture.held`` says how many
+            bytes the capture holds, for the memory bound.
     """
     attrs = record.__dict__
     fields = NO_FIELDS
@@ -161,17 +173,29 @@ def capture_record(record: logging.LogRecord, text: Optional[str] = None, *, kee
             request = request_of_response(candidate)
             if request is not None:
                 break
+    text = message(record) if text is None else text
+    exc_text = None if exc is None else exception_text(exc)
+    held = RECORD_BYTES + _getsizeof(text)
+    if exc_text is not None:
+        held += _getsizeof(exc_text)
+    if request is not None:
+        request, size = cut_body(request, max_body_bytes)
+        held += size
+    if response is not None:
+        response, size = cut_body(response, max_body_bytes)
+        held += size
 
     return _new(Capture, (
-        message(record) if text is None else text,
+        text,
         record.created,
         exc_type,
-        None if exc is None else exception_text(exc),
+        exc_text,
         request,
         response,
         fields,
         attrs.get("integration_id"),
         record if keep_record else None,
+        held,
     ))
 
 

@@ -7,23 +7,36 @@ change after the logging call returns and keeps references to what cannot (``byt
 
 from __future__ import annotations
 
+import itertools
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Optional, Union
 
 __all__ = [
     "FILES_BODY",
+    "PARSE_FACTOR",
     "STREAMED_REQUEST",
     "UNREAD_RESPONSE",
+    "CutBody",
     "HTTPParts",
     "Unreadable",
     "copy_body",
     "copy_headers",
+    "cut_body",
     "pairs_to_dict",
     "status_code",
 ]
 
 #: HTTP status codes have three digits; anything else is not a status.
 MAX_STATUS = 999
+#: A text or bytes body longer than this many times ``max_body_bytes`` is never parsed: only its head is sent,
+#: so capture keeps only that head (``cut_body``) and such a body never waits in memory whole.
+PARSE_FACTOR = 8
+#: What an item of a structured body or a header pair costs beyond its texts, as ``cut_body`` counts.
+ITEM_BYTES = 32
+#: Items of a structured body whose sizes are looked at; the rest are taken to be like them.
+SAMPLED_ITEMS = 32
+_getsizeof = sys.getsizeof
 
 
 class Unreadable(str):
@@ -57,6 +70,49 @@ class HTTPParts(NamedTuple):
     body: Any = None
     #: The charset known for a response (requests' ``Response.encoding``, from its headers).
     encoding: Optional[str] = None
+
+
+class CutBody(NamedTuple):
+    """A ``str`` or ``bytes`` body far beyond ``max_body_bytes``, cut at capture: its head and its length before."""
+
+    head: Union[str, bytes]
+    total: int
+
+
+def cut_body(part: HTTPParts, max_body_bytes: int) -> tuple[HTTPParts, int]:
+    """``part`` with a body beyond ``PARSE_FACTOR`` times ``max_body_bytes`` cut to its head (a ``CutBody``), and
+    the bytes it holds (``sys.getsizeof`` of its body, a fixed cost per header or structured item).
+
+    0 for ``max_body_bytes`` cuts nothing. One look at the body's size: this runs on every logging call.
+    """
+    body, headers = part.body, part.headers
+    kind = type(body)
+    if kind is bytes or kind is str or (isinstance(body, (str, bytes)) and not isinstance(body, Unreadable)):
+        if max_body_bytes and len(body) > max_body_bytes * PARSE_FACTOR:
+            body = body[:max_body_bytes]
+            part = part._replace(body=CutBody(body, len(part.body)))
+        size = _getsizeof(body)
+    elif kind is dict or kind is list or isinstance(body, (dict, list, tuple)):
+        size = _items_size(body)
+    else:
+        size = 0
+    if headers is not None:
+        size += ITEM_BYTES * 2 * len(headers) if type(headers) is not str else _getsizeof(headers)
+    return part, size
+
+
+def _items_size(body: Any) -> int:
+    """Bytes a structured body's top-level items hold, estimated from the first ``SAMPLED_ITEMS`` of them.
+
+    A copy keeps references to the caller's values (a 4 MB string in a dict stays whole until the worker cuts
+    it), so they count; nested items are not walked on the caller's thread.
+    """
+    n = len(body)
+    if not n:
+        return 0
+    values = body.values() if isinstance(body, dict) else body
+    sample = sum(_getsizeof(v) for v in itertools.islice(values, SAMPLED_ITEMS))
+    return ITEM_BYTES * n + sample * n // min(n, SAMPLED_ITEMS)
 
 
 def copy_headers(headers: Any) -> Any:

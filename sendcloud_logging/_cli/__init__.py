@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Optional
+from typing import Callable, Optional
 
-from . import api, check, demo, serve, terminal
+from . import terminal
 from .arguments import FAILED, INTERRUPTED, OK, USAGE, build_parser
 
 
@@ -28,6 +28,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     No path ends in a traceback: a bare ``sendcloud-logging`` prints the help, an unknown option the usage of
     its own command, Ctrl-C "interrupted" (130), and a reader that closed the pipe (``| head -1``) a quiet exit.
+    A subcommand's module is imported once it is chosen: ``--version`` and ``--help`` import neither requests
+    nor the handler.
     """
     parser = build_parser()
     words = sys.argv[1:] if argv is None else list(argv)
@@ -37,9 +39,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args, unknown = parser.parse_known_args(words)
     if unknown:  # the command's own usage, not the top level's
         args.command_parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    command = {"serve": serve.serve, "send": api.send, "demo": _demo, "logs": api.logs, "check": check.check}[
-        args.command
-    ]
+    command = _command(args.command)
     try:
         code = command(args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
@@ -52,6 +52,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return OK
 
 
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The function of a subcommand, its module imported now."""
+    if name == "demo":
+        return _demo
+    if name == "serve":
+        from .serve import serve  # noqa: PLC0415
+
+        return serve
+    if name == "check":
+        from .check import check  # noqa: PLC0415
+
+        return check
+    from . import api  # noqa: PLC0415
+
+    return {"send": api.send, "logs": api.logs}[name]
+
+
 def _demo(args: argparse.Namespace) -> int:
     del args
     try:
@@ -59,4 +76,6 @@ def _demo(args: argparse.Namespace) -> int:
     except ImportError as exc:
         print(f"error: the demo needs the inbox extra: pip install 'sendcloud-logging[inbox]' ({exc})", file=sys.stderr)
         return FAILED
+    from . import demo  # noqa: PLC0415
+
     return demo.run(sys.stdout, sys.stderr)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from .._validators import DEFAULT_API_URL, DEFAULT_TOKEN_URL
 from .._version import __version__
-from ..auth import DEFAULT_TOKEN_URL
-from ..client import DEFAULT_API_URL
-from .demo import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY
 
 PROG = "sendcloud-logging"
+#: The local Inbox's published development keys (``serve``, ``demo``).
+INBOX_PUBLIC_KEY = "inbox-public"
+INBOX_SECRET_KEY = "inbox-secret"  # noqa: S105  # a local test server's published dev key
 
 # exit codes
 OK, FAILED, USAGE = 0, 1, 2

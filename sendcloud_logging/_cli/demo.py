@@ -25,6 +25,7 @@ import requests
 
 from ..handler import SendcloudHandler
 from ..shop import Shop
+from .arguments import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY
 from .tables import format_log_table
 from .terminal import json_line
 
@@ -48,8 +49,6 @@ QUICKSTART_LOGGING: dict[str, Any] = {
 DEMO_LOGGER = "myshop.sync"
 DEMO_INTEGRATION_ID = 1
 #: The local Inbox's development credentials (its defaults, printed by ``serve``; they guard nothing).
-INBOX_PUBLIC_KEY = "inbox-public"
-INBOX_SECRET_KEY = "inbox-secret"  # noqa: S105  # a local test server's published dev key
 #: Seconds the client waits for ``/stall``, well below the Shop's stall.
 CLIENT_TIMEOUT = 0.5
 FLUSH_TIMEOUT = 10.0

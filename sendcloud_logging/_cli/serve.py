@@ -14,8 +14,7 @@ from typing import Any, Optional
 from .._validators import is_loopback_host
 from ..errors import ConfigurationError
 from . import terminal
-from .arguments import FAILED, OK, USAGE
-from .demo import INBOX_PUBLIC_KEY, INBOX_SECRET_KEY
+from .arguments import FAILED, INBOX_PUBLIC_KEY, INBOX_SECRET_KEY, OK, USAGE
 from .secret_files import read_secret
 from .tables import truncate
 

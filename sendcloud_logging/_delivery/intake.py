@@ -5,10 +5,12 @@ thread. Repeats of one signature within the summary window are the one summary m
 out at once, the second opens a held summary entry, and every later one folds into it until the window
 closes (``summary.py``).
 
-A storm may outpace payload building. While the worker's queue backs up (``behind``), a repeat is folded
-into its summary by count only, from its cheap signature, and the summary keeps the text of an earlier
-repeat; as soon as the intake has caught up, repeats carry their payload again. So the intake does the
-expensive work only when it can afford it. What the payload is made of is the pipeline's business.
+Fold before build: a repeat whose summary is already waiting in the outbox is only counted, from its
+cheap signature; the summary keeps that repeat's snapshot (the latest replaces the one before) and its
+payload is built once, when the summary is sent. So a storm costs a signature and a count per record, and a
+payload is built, redacted and encoded only for a record that will be sent: the first of a window, the one
+the summary is opened with, and the latest one it carries. With a ``before_send`` hook every record is still
+prepared (the hook sees each). What the payload is made of is the pipeline's business.
 """
 
 from __future__ import annotations
@@ -17,19 +19,11 @@ import time
 from typing import Any, Callable, Optional, Protocol
 
 from .._types import Drop, Payload, Signature
+from .budget import MemoryBudget
 from .outbox import Outbox
+from .stages import Job
 from .stats import Stats
 from .summary import Summariser, Window
-
-
-class Job:
-    """One record on the caller's queue: its capture and the log call's message template."""
-
-    __slots__ = ("capture", "template")
-
-    def __init__(self, capture: Any, template: Any) -> None:
-        self.capture = capture
-        self.template = template
 
 
 class Pipeline(Protocol):
@@ -73,12 +67,29 @@ class Intake:
         *,
         window: float,
         clock: Callable[[], float] = time.monotonic,
+        budget: Optional[MemoryBudget] = None,
     ) -> None:
         self._pipeline = pipeline
+        self._budget = budget
         self._outbox = outbox
         self._stats = stats
         self._clock = clock
         self._summariser = Summariser(window, clock=clock)
+
+    def admit(self, job: Job) -> bool:
+        """Charge the job's bytes to the memory bound before it is queued; False (``memory_full``) when over.
+
+        Runs on the caller's thread: what capture counted (``Capture.held``), and one lock.
+        """
+        budget = self._budget
+        if budget is None:
+            return True
+        size = job.capture.held
+        if not budget.take(size):
+            self._stats.drop("memory_full", detail=f"max_memory_bytes={budget.max_bytes}")
+            return False
+        job.size = size
+        return True
 
     def has_room(self) -> bool:
         """False while the outbox is at its bound: the worker waits for the sender before the next job."""
@@ -87,20 +98,25 @@ class Intake:
     def take(self, job: Job, *, behind: bool = False) -> bool:
         """Place a job in the outbox, or fold it into its summary; True when the sender has a new entry.
 
-        ``behind``: the queue is backing up, so a repeat is only counted. A ``Drop`` is counted under its reason.
+        ``behind`` (the queue is backing up) changes nothing any more: a repeat is always folded by its count.
+        A ``Drop`` is counted under its reason.
         """
+        del behind
+        if job.size and self._budget is not None:  # it leaves the queue: its payload is charged instead
+            self._budget.give(job.size)
         try:
             created = float(job.capture.created)
             read = self._pipeline.read(job.capture)
             window = self._summariser.offer(self._pipeline.signature(read, job.template))
-            cheap = behind and not self._pipeline.prepares_every_record
-            if cheap and window is not None and window.ref is not None and self._outbox.fold(window.ref, created):
+            ref = None if window is None or self._pipeline.prepares_every_record else window.ref
+            if ref is not None and self._outbox.fold(ref, created, latest=_Latest(self._pipeline, read, job.size)):
                 self._taken(summarised=True)
                 return False
             integration_id, payload = self._pipeline.prepare(read)
             return self._place(window, integration_id, payload, created)
         except Drop as drop:
-            self._stats.drop(drop.reason, detail=drop.detail, reported=drop.reported)
+            if not self._outbox.closed_out:  # else close() counted it as left over (a hook outlived it)
+                self._stats.drop(drop.reason, detail=drop.detail, reported=drop.reported)
             return False
 
     def finish(self) -> None:
@@ -122,7 +138,22 @@ class Intake:
         return True  # held, but flush() and the sender's schedule must know of it
 
     def _taken(self, *, summarised: bool = False) -> None:
+        if self._outbox.closed_out:  # close() counted this record as left over already (a hook outlived it)
+            return
         if summarised:
             self._stats.add("summarised")
         if self._outbox.counts_as:
             self._stats.add(self._outbox.counts_as)
+
+
+class _Latest:
+    """A folded repeat's payload, built only when its summary is sent (``outbox.Entry.latest``)."""
+
+    __slots__ = ("_pipeline", "_read", "size")
+
+    def __init__(self, pipeline: Pipeline, read: Any, size: int) -> None:
+        self._pipeline, self._read = pipeline, read
+        self.size = size  # bytes its capture holds, charged to the memory bound while it is kept
+
+    def __call__(self) -> Payload:
+        return self._pipeline.prepare(self._read)[1]

@@ -16,7 +16,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, NamedTuple, Optional, Protocol
 
-from .._types import Payload
+from .._diagnostics import logger
+from .._types import Drop, Payload
+from .budget import MemoryBudget, payload_size
+
+#: Builds the payload of the latest repeat folded into a summary, when the summary is sent (not per repeat).
+Latest = Callable[[], Payload]
 
 
 @dataclass
@@ -37,13 +42,34 @@ class Entry:
     not_before: float = 0.0
     attempts: int = 0
     held: bool = False  # a storm summary waiting for its window to close
+    #: The latest repeat's payload, built only when the summary is sent (``Outbox.fold(latest=...)``).
+    latest: Optional[Latest] = None
+    #: Bytes charged to the memory bound for this entry (its payload and its latest repeat's capture).
+    charge: int = 0
+
+    def latest_payload(self) -> Payload:
+        """The payload to send: the latest folded repeat's, built now (once), else the one it was kept with.
+
+        A repeat that cannot become a log after all (its hook or build fails) leaves the earlier payload.
+        """
+        latest, self.latest = self.latest, None
+        if latest is not None:
+            try:
+                self.payload = latest()
+            except Exception:  # noqa: BLE001  # a Drop or a bug: the summary still goes, with the earlier text
+                logger.debug("could not build the summary's latest repeat", exc_info=True)
+        return self.payload
 
 
 class Leftovers(NamedTuple):
-    """What an outbox holds at close: records lost with the process, and entries kept for a later one."""
+    """What an outbox holds at close: records lost with the process, and entries kept for a later one.
+
+    ``folded``: how many of the lost were repeats folded into summaries (counted ``summarised`` until now).
+    """
 
     lost: int
     kept: int
+    folded: int = 0
 
 
 class Outbox(Protocol):
@@ -57,6 +83,8 @@ class Outbox(Protocol):
 
     #: Seconds the sender looks again when nothing is ready (others may add to a shared spool); None: it waits.
     idle_poll: Optional[float]
+    #: True once ``close_out`` has counted what it holds: a record placed later was counted there already.
+    closed_out: bool
 
     def add(self, integration_id: Any, payload: Payload, created: float, *, hold_for: float = 0.0) -> Any:
         """Keep a payload; ``hold_for`` seconds holds a storm summary until its window closes. Returns its ref.
@@ -66,10 +94,13 @@ class Outbox(Protocol):
         """
         ...
 
-    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None) -> bool:
+    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None, *,
+             latest: Optional[Latest] = None) -> bool:
         """Count one more occurrence (at ``created``) in a held summary, and carry ``payload`` if given.
 
-        False when ``ref`` is gone or in flight: the caller then starts a new summary.
+        ``latest``: instead of a payload, what builds it once the summary is sent (``Entry.latest``): a storm
+        repeat costs a count, not a payload. False when ``ref`` is gone or in flight: the caller then starts
+        a new summary.
         """
         ...
 
@@ -120,16 +151,28 @@ class Outbox(Protocol):
         ...
 
 
+def latest_size(latest: Optional[Latest]) -> int:
+    """Bytes a kept latest repeat holds (its capture), as the intake measured them."""
+    return int(getattr(latest, "size", 0))
+
+
 class MemoryOutbox:
-    """A bounded heap ordered by (not_before, arrival) in monotonic time; lost with the process."""
+    """A bounded heap ordered by (not_before, arrival) in monotonic time; lost with the process.
+
+    ``budget``: the memory bound in bytes it shares with the caller's queue; an entry that does not fit is
+    refused (``Drop('memory_full')``), a latest repeat that does not fit is not kept (the count still is).
+    """
 
     counts_as: Optional[str] = None
     idle_poll: Optional[float] = None
+    closed_out = False
 
     def __init__(
-        self, max_entries: int, clock: Callable[[], float] = time.monotonic, *, tag: Optional[str] = None
+        self, max_entries: int, clock: Callable[[], float] = time.monotonic, *, tag: Optional[str] = None,
+        budget: Optional[MemoryBudget] = None,
     ) -> None:
         self._max = max_entries
+        self._budget = budget
         self._clock = clock
         self._tag = tag  # refs become (tag, n): the spool's fallback tells its entries from rows by it
         self._lock = threading.Lock()
@@ -157,15 +200,21 @@ class MemoryOutbox:
     def add(self, integration_id: Any, payload: Payload, created: float, *, hold_for: float = 0.0) -> Any:
         """See ``Outbox.add``."""
         not_before = self._clock() + hold_for if hold_for > 0 else 0.0
+        charge = 0
+        if self._budget is not None:
+            charge = payload_size(payload)
+            if not self._budget.take(charge):
+                raise Drop("memory_full", f"max_memory_bytes={self._budget.max_bytes}")
         with self._lock:
             ref: Any = next(self._seq) if self._tag is None else (self._tag, next(self._seq))
             self._entries[ref] = Entry(
-                ref, integration_id, payload, created, not_before=not_before, held=hold_for > 0
+                ref, integration_id, payload, created, not_before=not_before, held=hold_for > 0, charge=charge
             )
             heapq.heappush(self._heap, (not_before, ref))
             return ref
 
-    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None) -> bool:
+    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None, *,
+             latest: Optional[Latest] = None) -> bool:
         """See ``Outbox.fold``."""
         with self._lock:
             entry = self._entries.get(ref)
@@ -176,8 +225,19 @@ class MemoryOutbox:
             entry.more += 1
             entry.created = entry.last = created
             if payload is not None:
-                entry.payload = payload
+                entry.payload, entry.latest = payload, None
+            elif latest is not None:
+                self._keep_latest(entry, latest)
             return True
+
+    def _keep_latest(self, entry: Entry, latest: Latest) -> None:
+        """Keep ``latest`` instead of the entry's earlier one if its capture fits the memory bound (lock held)."""
+        if self._budget is not None:
+            if not self._budget.take(latest_size(latest)):
+                return  # the summary carries an earlier repeat; its count is whole
+            self._budget.give(latest_size(entry.latest))
+            entry.charge += latest_size(latest) - latest_size(entry.latest)
+        entry.latest = latest
 
     def claim(self) -> Optional[Entry]:
         """See ``Outbox.claim``: the first entry of the heap whose time has come."""
@@ -200,8 +260,10 @@ class MemoryOutbox:
     def done(self, entry: Entry) -> None:
         """See ``Outbox.done``."""
         with self._lock:
-            self._entries.pop(entry.ref, None)
+            gone = self._entries.pop(entry.ref, None)
             self._claimed.discard(entry.ref)
+        if gone is not None and self._budget is not None:
+            self._budget.give(gone.charge)
 
     def retry(self, entry: Entry, delay: float, *, count_attempt: bool = True) -> None:
         """See ``Outbox.retry``."""
@@ -233,8 +295,11 @@ class MemoryOutbox:
         return max(0.0, min(times) - self._clock())
 
     def close_out(self) -> Leftovers:
-        """Nothing outlives the process in memory: every waiting record is lost."""
-        return Leftovers(lost=self.records(), kept=0)
+        """Nothing outlives the process in memory: every waiting record is lost, those folded into summaries too."""
+        self.closed_out = True
+        with self._lock:
+            folded = sum(e.more for e in self._entries.values())
+        return Leftovers(lost=len(self) + folded, kept=0, folded=folded)
 
     def unsettled(self) -> int:
         """Entries still to send, not counting summaries whose window is open."""

@@ -141,9 +141,11 @@ class Sender:
                 why += f"; last error: {self.last_error}"
         if left:
             report(f"{left} log(s) were not delivered: {why}")
+            self._stats.add("summarised", -leftovers.folded)  # a record counts once: dropped, not summarised
             self._stats.drop("shutdown", left, detail=why, reported=True)
         if leftovers.kept:
             report(f"{leftovers.kept} log(s) stay in the spool and will be sent by the next process using it")
+        self._stats.say_unsaid()  # the drops since the logger's last line about each reason
         if release:
             client, self._client = self._client, None
             if client is not None:
@@ -182,7 +184,9 @@ class Sender:
             return
         if account.window is not None:
             account.window.take()
-        payload = with_summary(entry.payload, entry.more, entry.first or entry.created, entry.last or entry.created)
+        payload = with_summary(
+            entry.latest_payload(), entry.more, entry.first or entry.created, entry.last or entry.created
+        )
         error: Optional[BaseException] = None
         try:
             self._get_client().create_log(entry.integration_id, payload, timeout=self._request_timeout())
@@ -231,7 +235,9 @@ class Sender:
             detail = outcome.detail
             if outcome.forget_integration:
                 detail = f"integration {entry.integration_id}: {detail}"
-            self._stats.drop(outcome.reason, detail=detail)
+            if entry.more:  # a summary stands for 1 + more records: each counts once, as dropped
+                self._stats.add("summarised", -entry.more)
+            self._stats.drop(outcome.reason, 1 + entry.more, detail=detail)
             if outcome.outage:
                 self._stats.add("failed")
 
@@ -286,3 +292,4 @@ class Sender:
         if self._deadline is None:
             return None
         return max(0.05, self._deadline - self._clock())
+

@@ -39,7 +39,8 @@ from .._diagnostics import logger, report
 from .._types import Drop, Payload, dumps
 from .._validators import optional_path
 from ..errors import ConfigurationError
-from .outbox import Entry, Leftovers, MemoryOutbox
+from .budget import MemoryBudget
+from .outbox import Entry, Latest, Leftovers, MemoryOutbox, latest_size
 
 Clock = Callable[[], float]
 
@@ -166,6 +167,7 @@ class SpoolOutbox:
         monotonic: Optional[Clock] = None,
         fallback_entries: int = 1000,
         on_connect: Optional[Callable[[sqlite3.Connection], None]] = None,
+        budget: Optional[MemoryBudget] = None,
     ) -> None:
         self.path = path
         self._clock: Clock = clock or _wall
@@ -180,12 +182,16 @@ class SpoolOutbox:
         self._conns: list[tuple[int, sqlite3.Connection]] = []  # (pid, connection) of every thread, for close()
         self._conns_lock = threading.Lock()
         self._closed = False
+        self.closed_out = False
         self._expired = 0
         self._expired_lock = threading.Lock()
-        self._fallback = MemoryOutbox(max(1, fallback_entries), clock=self._mono, tag=_FALLBACK_TAG)
+        self._budget = budget  # the memory bound: for the fallback's entries and the kept latest repeats
+        self._fallback = MemoryOutbox(max(1, fallback_entries), clock=self._mono, tag=_FALLBACK_TAG, budget=budget)
         self._fault_reported = False
         self._undeleted: set[int] = set()  # rows sent whose delete failed: never claimed again by this spool
         self._unreadable: set[int] = set()  # rows whose payload is damaged: skipped
+        #: Summary rows' latest repeat, built when the row is sent; in memory only (the row keeps an earlier one).
+        self._latest: dict[int, Latest] = {}
         try:
             _create_private(path)
             db = self._db()
@@ -313,10 +319,14 @@ class SpoolOutbox:
         self._local.fell_back = True
         return self._fallback.add(integration_id, payload, created, hold_for=hold_for)
 
-    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None) -> bool:
-        """See ``Outbox.fold``: only an unclaimed row is folded into."""
+    def fold(self, ref: Any, created: float, payload: Optional[Payload] = None, *,
+             latest: Optional[Latest] = None) -> bool:
+        """See ``Outbox.fold``: only an unclaimed row is folded into.
+
+        A ``latest`` is kept in memory beside the row: after a crash the row is sent with an earlier repeat.
+        """
         if self._is_fallback(ref):
-            folded = self._fallback.fold(ref, created, payload)
+            folded = self._fallback.fold(ref, created, payload, latest=latest)
             self._local.fell_back = True
             return folded
         self._local.fell_back = False
@@ -330,7 +340,19 @@ class SpoolOutbox:
         except FAULTS as exc:
             self._fault(exc)
             return False  # the intake starts a new summary, which goes to memory if the disk still fails
-        return cur.rowcount == 1
+        if cur.rowcount != 1:
+            return False
+        if payload is not None:
+            self._forget_latest(ref)
+        elif latest is not None and (self._budget is None or self._budget.take(latest_size(latest))):
+            self._forget_latest(ref)
+            self._latest[ref] = latest
+        return True
+
+    def _forget_latest(self, ref: Any) -> None:
+        kept = self._latest.pop(ref, None)
+        if kept is not None and self._budget is not None:
+            self._budget.give(latest_size(kept))
 
     def claim(self) -> Optional[Entry]:
         """See ``Outbox.claim``: the memory fallback's entries first (they die with the process), then the rows."""
@@ -394,6 +416,7 @@ class SpoolOutbox:
                     last=row[6],
                     not_before=row[7],
                     attempts=row[8],
+                    latest=self._latest.get(row[0]),
                 )
             db.execute("COMMIT")
             return None
@@ -407,6 +430,7 @@ class SpoolOutbox:
         if self._is_fallback(entry):
             self._fallback.done(entry)
             return
+        self._forget_latest(entry.ref)
         try:
             self._db().execute("DELETE FROM spool WHERE id = ?", (entry.ref,))
         except FAULTS as exc:
@@ -448,7 +472,9 @@ class SpoolOutbox:
 
         What waits in the memory fallback is lost with the process.
         """
-        lost = self._fallback.close_out().lost
+        self.closed_out = True
+        memory = self._fallback.close_out()
+        self._store_latest()
         try:
             db = self._db()
             db.execute("UPDATE spool SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?", (self._owner,))
@@ -456,7 +482,24 @@ class SpoolOutbox:
         except FAULTS as exc:
             self._fault(exc)
             kept = 0
-        return Leftovers(lost=lost, kept=kept)
+        return Leftovers(lost=memory.lost, kept=kept, folded=memory.folded)
+
+    def _store_latest(self) -> None:
+        """At close: the rows that stay take their latest repeat's payload along to the next process."""
+        latest, self._latest = self._latest, {}
+        if self._budget is not None:
+            self._budget.give(sum(latest_size(build) for build in latest.values()))
+        for ref, build in latest.items():
+            try:
+                text = dumps(build())
+            except Exception:  # noqa: BLE001  # the row keeps its earlier repeat's payload
+                logger.debug("could not build the summary's latest repeat", exc_info=True)
+                continue
+            try:
+                self._db().execute("UPDATE spool SET payload = ? WHERE id = ?", (text, ref))
+            except FAULTS as exc:
+                self._fault(exc)
+                return
 
     def unsettled(self) -> int:
         """Rows still to send, not counting summaries whose window is open (the fallback's too)."""

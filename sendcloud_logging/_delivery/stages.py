@@ -9,8 +9,23 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Optional, Protocol
 
 
+class Job:
+    """One record on the caller's queue: its capture and the log call's message template."""
+
+    __slots__ = ("capture", "size", "template")
+
+    def __init__(self, capture: Any, template: Any) -> None:
+        self.capture = capture
+        self.template = template
+        self.size = 0  # bytes charged to the memory bound while it waits (``IntakeStage.admit``)
+
+
 class IntakeStage(Protocol):
     """Turns jobs into outbox entries on the intake thread."""
+
+    def admit(self, job: Any) -> bool:
+        """On the caller's thread, before the job is queued: False (counted) when it does not fit in memory."""
+        ...
 
     def has_room(self) -> bool:
         """False while the outbox is at its bound: the worker waits before the next job."""

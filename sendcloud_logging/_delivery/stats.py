@@ -2,22 +2,24 @@
 
 Nothing is lost silently: every record ends as sent, or dropped under a named reason. The first drop of each
 reason goes to stderr in one line a person understands and to the ``sendcloud_logging`` logger (which the
-handler never sends) at WARNING; later drops of that reason only at DEBUG, so a storm into a full queue does
-not write hundreds of lines into the application's own log.
+handler never sends) at WARNING. Later drops of a reason are summed and said on that logger at most once a
+minute per reason ("dropped 2,999 logs in the last 60 s: queue_full"), and what is left at close in one last
+line, so a storm into a full queue does not write thousands of lines into the application's own log.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
+import time
 from collections import Counter
-from typing import Any
+from typing import Any, Callable
 
 from .._diagnostics import logger, report
 
 #: Drop reasons and what each means for the person reading stderr.
 DROP_REASONS = {
     "queue_full": "the queue was full (the API is slower than the error rate)",
+    "memory_full": "the records waiting in memory reached max_memory_bytes (large bodies, or a slow API)",
     "no_base_url": "the record has no base_url (pass base_url= to the handler or in extra)",
     "rejected": "the API rejected the log (400)",
     "too_large": "the API refused the log as too large (413)",
@@ -36,11 +38,18 @@ DROP_REASONS = {
     "own_thread": "they were logged by code the handler itself runs (a hook, a __str__, a finalizer) and would loop",
 }
 
+#: Seconds between two of the logger's lines about one drop reason.
+LINE_EVERY = 60.0
+
 
 class Stats:
-    """Thread-safe counters; ``snapshot()`` is what ``SendcloudHandler.stats()`` returns."""
+    """Thread-safe counters; ``snapshot()`` is what ``SendcloudHandler.stats()`` returns.
 
-    def __init__(self) -> None:
+    ``clock`` (monotonic) spaces the logger's lines about drops.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self.reset()
 
     def reset(self) -> None:
@@ -52,6 +61,8 @@ class Stats:
         self._counts: Counter[str] = Counter()
         self._dropped: Counter[str] = Counter()
         self._reported: set[str] = set()
+        self._unsaid: Counter[str] = Counter()  # drops not yet in a logger line, by reason
+        self._said_at: dict[str, float] = {}  # when the last logger line about a reason was written
 
     def add(self, name: str, n: int = 1) -> None:
         """Count ``n`` more of ``name`` (sent, retried, summarised, ...)."""
@@ -61,17 +72,43 @@ class Stats:
     def drop(self, reason: str, n: int = 1, detail: str = "", *, reported: bool = False) -> None:
         """Count ``n`` dropped logs; say so on stderr (and at WARNING) the first time this reason happens.
 
-        ``reported``: the caller already told stderr in its own words.
+        Later drops of the reason are summed into one WARNING a minute at most. ``reported``: the caller
+        already told stderr in its own words.
         """
+        now = self._clock()
         with self._lock:
             self._dropped[reason] += n
             first = reason not in self._reported
             self._reported.add(reason)
-        why = DROP_REASONS.get(reason, reason)
-        suffix = f": {detail}" if detail else ""
-        if first and not reported:
-            report(f"dropped {n} log(s) because {why}{suffix} (reason '{reason}', counted in stats())")
-        logger.log(logging.WARNING if first else logging.DEBUG, "dropped %d log(s): %s%s", n, reason, suffix)
+            due = None
+            if first:
+                self._said_at[reason] = now
+            else:
+                self._unsaid[reason] += n
+                if now - self._said_at[reason] >= LINE_EVERY:
+                    due = self._take(reason, now)
+        if first:
+            suffix = f": {detail}" if detail else ""
+            if not reported:
+                why = DROP_REASONS.get(reason, reason)
+                report(f"dropped {n} log(s) because {why}{suffix} (reason '{reason}', counted in stats())")
+            logger.warning("dropped %d log(s): %s%s", n, reason, suffix)
+        elif due is not None:
+            _say(reason, *due)
+
+    def say_unsaid(self) -> None:
+        """Write the logger's line for every reason with drops not yet said (at close)."""
+        now = self._clock()
+        with self._lock:
+            due = {reason: self._take(reason, now) for reason in list(self._unsaid)}
+        for reason, (count, seconds) in due.items():
+            _say(reason, count, seconds)
+
+    def _take(self, reason: str, now: float) -> tuple[int, float]:
+        """The unsaid drops of a reason and the seconds they came in; they count as said from now (lock held)."""
+        count, seconds = self._unsaid.pop(reason), now - self._said_at[reason]
+        self._said_at[reason] = now
+        return count, seconds
 
     def snapshot(self) -> dict[str, Any]:
         """The counters as a plain dict, with ``dropped`` by reason and ``dropped_total``."""
@@ -84,3 +121,8 @@ class Stats:
         out["dropped"] = dropped
         out["dropped_total"] = sum(dropped.values())
         return out
+
+
+def _say(reason: str, count: int, seconds: float) -> None:
+    logs = "log" if count == 1 else "logs"
+    logger.warning("dropped %s %s in the last %.0f s: %s", f"{count:,}", logs, seconds, reason)

@@ -67,16 +67,21 @@ class BackgroundWorker:
         if self._pid != os.getpid():  # a forked child: the parent's queue, threads and sockets are the parent's
             self._reset()
             self._stats.reset()
+        self._stats.add("queued")  # every record handed over counts, so queued = sent + summarised + dropped
         if self._deadline is not None:
             self._stats.drop("closed")
             return False
-        self._stats.add("queued")
         if len(self._jobs) >= self._queue_size * YIELD_AT and not self._room_wait:
             time.sleep(0)  # not a wait for anything: the intake thread's turn of the GIL
         if len(self._jobs) >= self._queue_size:  # callers racing past this check overshoot by one each at most
             self._stats.drop("queue_full", detail=f"queue_size={self._queue_size}")
             return False
+        if not self._stages.intake.admit(job):  # over the memory bound in bytes: counted by the stage
+            return False
         self._jobs.append(job)
+        if self._deadline is not None and self._unqueue(job):  # close() began meanwhile and may have swept
+            self._stats.drop("closed")
+            return False
         if not self._threads:
             self._start()
         if not self._wake_intake.is_set():
@@ -131,8 +136,7 @@ class BackgroundWorker:
         except KeyboardInterrupt:
             interrupted, why = True, INTERRUPTED
             self._deadline = self._clock()
-        unprocessed = len(self._jobs) + self._holding  # never reached the intake stage, or stuck in it
-        self._jobs.clear()
+        unprocessed = self._holding + self._sweep()  # never reached the intake stage, or stuck in it
         # An interrupted join() marks a thread that still runs as stopped (CPython's bpo-45274): do not trust it.
         alive = interrupted or any(t.is_alive() for t in self._threads)
         left, kept = self._stages.sender.finish(unprocessed, timeout, release=not alive, why=why)
@@ -140,6 +144,24 @@ class BackgroundWorker:
         if interrupted:
             raise KeyboardInterrupt
         return left
+
+    def _sweep(self) -> int:
+        """Empty the queue at close, counting each job once (a caller may still be appending)."""
+        swept = 0
+        while True:
+            try:
+                self._jobs.popleft()
+            except IndexError:
+                return swept
+            swept += 1
+
+    def _unqueue(self, job: Any) -> bool:
+        """Take back a job appended while ``close()`` ran; False when the sweep (or the intake) had it already."""
+        try:
+            self._jobs.remove(job)
+        except ValueError:
+            return False
+        return True
 
     def _start(self) -> None:
         with self._start_lock:

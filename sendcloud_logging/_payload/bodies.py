@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from typing import Any, Callable, Optional, Union
 from urllib.parse import parse_qsl
 
-from .._capture import HTTPParts, Unreadable
+from .._capture import CutBody, HTTPParts, Unreadable
+from .._capture.parts import PARSE_FACTOR
 from .._diagnostics import logger
 from .._types import dumps
 from .headers import header_value, headers
@@ -35,8 +36,6 @@ from .values import clean, text
 
 __all__ = ["content_type", "request_object", "response_object"]
 
-#: JSON and form texts longer than this many times ``max_body_bytes`` are cut as text, not parsed.
-PARSE_FACTOR = 8
 _BINARY_TYPES = (
     "application/octet-stream",
     "application/pdf",
@@ -157,6 +156,16 @@ def _body(
         return None
     if isinstance(body, Unreadable):  # capture's description of a body it could not take
         return text(body)
+    if isinstance(body, CutBody):  # far beyond the bound, cut at capture: its head and its length are there
+        head, total = body
+        if isinstance(head, str):
+            return bounded_text(clean(head), policy.max_body_bytes, policy.redactor, total - len(head),
+                                mime=_mime(content))
+        data = bytes(head)
+        compressed = None if _is_binary(_mime(content)) else _decompressed(data, coding, len(data))
+        if isinstance(compressed, str):  # a compressed body is larger still once inflated: described
+            return _describe(data, _mime(content), policy, compressed, size=total)
+        return _bytes_body(data, content, encoding, policy, total=total)
     if isinstance(body, str):
         return _text_body(body, content, policy)
     if isinstance(body, (bytes, bytearray, memoryview)):
@@ -188,20 +197,22 @@ def _structure(value: dict[str, Any], policy: PayloadPolicy) -> Union[dict[str, 
 
 
 def _bytes_body(
-    data: bytes, content: Optional[str], encoding: Optional[str], policy: PayloadPolicy
+    data: bytes, content: Optional[str], encoding: Optional[str], policy: PayloadPolicy, *, total: int = 0
 ) -> Union[str, dict[str, Any], None]:
+    """``total``: the length before capture cut ``data`` to its head (``CutBody``)."""
     if not data:
         return None
+    size = total or len(data)
     mime = _mime(content)
     if _is_binary(mime):
-        return _describe(data, mime, policy)
+        return _describe(data, mime, policy, size=size)
     codec = _codec(encoding, _charset(content))
     limit = policy.max_body_bytes * PARSE_FACTOR
-    if len(data) > limit:  # not parsed: its head is decoded, redacted as text and cut; the rest counted
+    if size > limit:  # not parsed: its head is decoded, redacted as text and cut; the rest counted
         head = data[: policy.max_body_bytes].decode(codec, "replace")
         if not _is_text(mime) and ("\x00" in head or "\ufffd" in head[:-1]):
-            return _describe(data, mime, policy)
-        return bounded_text(clean(head), policy.max_body_bytes, policy.redactor, len(data) - policy.max_body_bytes,
+            return _describe(data, mime, policy, size=size)
+        return bounded_text(clean(head), policy.max_body_bytes, policy.redactor, size - policy.max_body_bytes,
                             mime=mime)
     try:
         decoded = data.decode(codec)
@@ -214,14 +225,18 @@ def _bytes_body(
     return _text_body(decoded, content, policy)
 
 
-def _describe(data: bytes, mime: str, policy: PayloadPolicy, coding: str = "") -> str:
-    """``<2048 bytes of image/png>``; the type is the record's text, so it is redacted like any other."""
+def _describe(data: bytes, mime: str, policy: PayloadPolicy, coding: str = "", *, size: int = 0) -> str:
+    """``<2048 bytes of image/png>``; the type is the record's text, so it is redacted like any other.
+
+    ``size``: the body's length before capture cut it to its head (``CutBody``).
+    """
     kind = clean(mime[:100]) if mime else "binary data"
     if policy.redactor is not None:
         kind = policy.redactor.text(kind)
+    n = size or len(data)
     if coding:
-        return f"<{len(data)} bytes of {clean(coding[:20])}-compressed {kind}>"
-    return f"<{len(data)} bytes of {kind}>"
+        return f"<{n} bytes of {clean(coding[:20])}-compressed {kind}>"
+    return f"<{n} bytes of {kind}>"
 
 
 def _decompressed(data: bytes, coding: Optional[str], limit: int) -> Union[bytes, str, None]:

@@ -15,6 +15,7 @@ by the time the record was made).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -163,9 +164,18 @@ def is_id(segment: str) -> bool:
 
 
 def normalise_path(url: Any) -> str:
-    """Scheme, host and path of a URL; query dropped, id-like segments (numbers, UUIDs, hex, tokens) replaced."""
+    """Scheme, host and path of a URL; query dropped, id-like segments (numbers, UUIDs, hex, tokens) replaced.
+
+    A storm asks this of the same few URLs again and again: the latest answers are remembered, by the URL
+    without its query and fragment (which the answer drops anyway, and which may hold tokens).
+    """
     if not url or not isinstance(url, str):
         return ""
+    return _normalised(url.partition("?")[0].partition("#")[0])
+
+
+@functools.lru_cache(maxsize=512)
+def _normalised(url: str) -> str:
     try:
         parts = urlsplit(url)
     except ValueError:

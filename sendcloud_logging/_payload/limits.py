@@ -18,6 +18,7 @@ import re
 from typing import Any, Optional
 
 from .._types import dumps
+from .._validators import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_PAYLOAD_BYTES
 
 __all__ = [
     "CUT_MARKER",
@@ -32,13 +33,6 @@ __all__ = [
     "utf8_len",
 ]
 
-#: ``request.payload``, ``response.body`` and ``exception`` keep at most this many bytes by default.
-DEFAULT_MAX_BODY_BYTES = 64 * 1024
-#: The whole POST body stays under this many bytes by default.
-DEFAULT_MAX_PAYLOAD_BYTES = 256 * 1024
-#: Smallest values the handler accepts for the two keywords: room for a readable log.
-MIN_BODY_BYTES = 1024
-MIN_PAYLOAD_BYTES = 16 * 1024
 
 #: Fixed bounds of the small fields; they keep a log readable, not the wire small.
 MAX_HEADER_VALUE_BYTES = 4096
