@@ -223,6 +223,7 @@ class SendcloudHandler(logging.Handler):
             if self._is_own(record):
                 return
             if record.thread in self._worker.thread_idents:  # logged by user code the worker runs: it would loop
+                self._stats.add("queued")  # accepted, so queued = sent + summarised + dropped holds
                 self._stats.drop("own_thread", detail=f"logger {record.name!r}")
                 return
             capture = capture_record(record, self._message(record), keep_record=self._keep_records,
@@ -318,6 +319,7 @@ class SendcloudHandler(logging.Handler):
 
     def _count_nested(self, n: int) -> None:
         """Records caused by handling records, beyond ``reentry.MAX_DEPTH`` levels: counted, not handled."""
+        self._stats.add("queued", n)  # accepted, so queued = sent + summarised + dropped holds
         self._stats.drop("own_thread", n, detail=f"logged while handling a log, {MAX_DEPTH} levels deep")
 
     def _message(self, record: logging.LogRecord) -> str:
