@@ -51,8 +51,9 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:
     from ._delivery.policy import DeliveryPolicy
     from ._payload.policy import PayloadPolicy
+    from .client import SendcloudClient
 
-__all__ = ["DEFAULTS", "ENVIRONMENT", "OPTIONS", "Option", "Settings", "environment", "resolve"]
+__all__ = ["DEFAULTS", "ENVIRONMENT", "OPTIONS", "Option", "Settings", "environment", "new_client", "resolve"]
 
 Parser = Callable[[str, Any], Any]
 
@@ -376,3 +377,21 @@ def resolve(
     )
     kept = {f.name: values[f.name] for f in fields(Settings) if f.name in values}
     return Settings(**kept, delivery=delivery, policy=policy)
+
+
+def new_client(settings: Settings) -> SendcloudClient:
+    """A ``SendcloudClient`` with resolved settings: the handler's sender and the CLI's commands use this one."""
+    from .client import SendcloudClient  # noqa: PLC0415  # requests, only once a client is wanted
+
+    return SendcloudClient(
+        public_key=settings.public_key,
+        secret_key=settings.secret_key,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        token_url=settings.token_url,
+        credentials=settings.credentials,
+        api_url=settings.api_url,
+        timeout=settings.timeout,
+        verify=settings.verify,
+        allow_insecure_http=settings.allow_insecure_http,
+    )

@@ -23,7 +23,7 @@ from ._capture import capture_record, message
 from ._capture.reentry import MAX_DEPTH, Reentry
 from ._delivery import exit, fork
 from ._delivery.stages import Job, Stages
-from ._settings import DEFAULTS, OPTIONS, Settings, resolve
+from ._settings import DEFAULTS, OPTIONS, new_client, resolve
 from ._validators import TimeoutArg
 from .auth import Credentials, key_pair
 
@@ -350,11 +350,11 @@ class SendcloudHandler(logging.Handler):
         account_of = None if s.credentials is None else functools.partial(_account_of, s.credentials)
         return Stages(
             Intake(self._pipeline, outbox, self._stats, window=s.summary_window, budget=budget),
-            Sender(functools.partial(_new_client, s), outbox, self._stats, s.delivery, account_of=account_of),
+            Sender(functools.partial(new_client, s), outbox, self._stats, s.delivery, account_of=account_of),
         )
 
     def _new_client(self) -> SendcloudClient:
-        return _new_client(self._settings)
+        return new_client(self._settings)
 
 
 def _weakly(method: Callable[[], Stages]) -> Callable[[], Stages]:
@@ -379,22 +379,6 @@ def _account_of(credentials: Optional[Credentials], integration_id: Any) -> Hash
     keys = key_pair(pair)
     return keys[0] if keys is not None else ("integration", integration_id)
 
-
-def _new_client(s: Settings) -> SendcloudClient:
-    from .client import SendcloudClient  # noqa: PLC0415  # imported when the handler was built
-
-    return SendcloudClient(
-        public_key=s.public_key,
-        secret_key=s.secret_key,
-        client_id=s.client_id,
-        client_secret=s.client_secret,
-        token_url=s.token_url,
-        credentials=s.credentials,
-        api_url=s.api_url,
-        timeout=s.timeout,
-        verify=s.verify,
-        allow_insecure_http=s.allow_insecure_http,
-    )
 
 
 def _close_if_alive(ref: weakref.ref[SendcloudHandler]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .._settings import ENVIRONMENT, OPTIONS, Settings, resolve
+from .._settings import ENVIRONMENT, OPTIONS, Settings, new_client, resolve
 from ..errors import ConfigurationError
 from . import terminal
 from .secret_files import read_secret
@@ -110,20 +110,8 @@ def source(name: str, given: Mapping[str, Any]) -> str:
 
 
 def client(settings: Settings) -> SendcloudClient:
-    """A ``SendcloudClient`` with the handler's resolved settings."""
-    from ..client import SendcloudClient  # noqa: PLC0415  # requests, only for the commands that call the API
-
-    return SendcloudClient(
-        public_key=settings.public_key,
-        secret_key=settings.secret_key,
-        api_url=settings.api_url,
-        timeout=settings.timeout,
-        verify=settings.verify,
-        allow_insecure_http=settings.allow_insecure_http,
-        client_id=settings.client_id,
-        client_secret=settings.client_secret,
-        token_url=settings.token_url,
-    )
+    """A ``SendcloudClient`` with the handler's resolved settings, made as the handler makes its own."""
+    return new_client(settings)
 
 
 #: A keyword named in a message (``integration_id=``, ``allow_insecure_http=True``, ``public_key/secret_key``).
