@@ -24,7 +24,7 @@ from ..errors import (
 )
 from . import terminal
 from .arguments import FAILED, OK, USAGE
-from .config import Configuration, UsageError, client, configuration, for_the_cli, warn_secrets_on_command_line
+from .config import Configuration, UsageError, client, configuration, for_the_cli
 from .tables import format_log_table
 
 
@@ -56,17 +56,12 @@ def _named(key: str, sources: dict[str, str]) -> str:
     return f"--{key.replace('_', '-')}" if where == "default" else where
 
 
-def _configure(args: argparse.Namespace, *, need_integration_id: bool = True) -> Configuration:
-    warn_secrets_on_command_line(args)
-    return configuration(args, need_integration_id=need_integration_id)
-
-
 def send(args: argparse.Namespace) -> int:
     """Post one test log, built and redacted by the handler's own ``payload_from_record``."""
     from .._payload import payload_from_record  # noqa: PLC0415  # only this command builds a payload
 
     try:
-        conf = _configure(args)
+        conf = configuration(args)
     except UsageError as exc:
         terminal.error(str(exc))
         return USAGE
@@ -133,7 +128,7 @@ def logs(args: argparse.Namespace) -> int:
         terminal.error("--limit must be 0 (all) or more")
         return USAGE
     try:
-        conf = _configure(args, need_integration_id=False)
+        conf = configuration(args, need_integration_id=False)
     except UsageError as exc:
         terminal.error(str(exc))
         return USAGE

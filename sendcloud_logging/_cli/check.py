@@ -16,7 +16,7 @@ from ..errors import SendcloudError
 from . import terminal
 from .api import explain
 from .arguments import FAILED, OK, USAGE
-from .config import REPORTED, UsageError, client, configuration, warn_secrets_on_command_line
+from .config import REPORTED, UsageError, client, configuration
 
 
 def _network_environment(api_url: str) -> list[tuple[str, str, str]]:
@@ -37,7 +37,6 @@ def _network_environment(api_url: str) -> list[tuple[str, str, str]]:
 
 
 def check(args: argparse.Namespace) -> int:
-    warn_secrets_on_command_line(args)
     try:
         conf = configuration(args)
     except UsageError as exc:

@@ -89,7 +89,11 @@ class UsageError(Exception):
 
 
 def configuration(args: argparse.Namespace, *, need_integration_id: bool = True) -> Configuration:
-    """The handler's ``resolve`` over these flags and the environment; a bad value is a ``UsageError``."""
+    """The handler's ``resolve`` over these flags and the environment; a bad value is a ``UsageError``.
+
+    A secret given as a flag is warned about first (``warn_secrets_on_command_line``), whatever the command.
+    """
+    warn_secrets_on_command_line(args)
     given: dict[str, Any] = {}
     try:
         given = options(args)
