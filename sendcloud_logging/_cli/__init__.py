@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Callable, Optional
 
 from . import terminal
-from .arguments import FAILED, INTERRUPTED, OK, USAGE, build_parser
+from .arguments import FAILED, INTERRUPTED, OK, USAGE, UsageError, build_parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -44,6 +44,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         code = command(args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
         return code
+    except UsageError as exc:  # a setting the command cannot run with: one line naming its flag or variable
+        terminal.error(str(exc))
+        return USAGE
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return INTERRUPTED

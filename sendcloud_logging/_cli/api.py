@@ -24,7 +24,7 @@ from ..errors import (
 )
 from . import terminal
 from .arguments import FAILED, OK, USAGE
-from .config import Configuration, UsageError, client, configuration, for_the_cli
+from .config import Configuration, client, configuration, for_the_cli
 from .tables import format_log_table
 
 
@@ -60,11 +60,7 @@ def send(args: argparse.Namespace) -> int:
     """Post one test log, built and redacted by the handler's own ``payload_from_record``."""
     from .._payload import payload_from_record  # noqa: PLC0415  # only this command builds a payload
 
-    try:
-        conf = configuration(args)
-    except UsageError as exc:
-        terminal.error(str(exc))
-        return USAGE
+    conf = configuration(args)
     settings = conf.settings
     record = logging.LogRecord("sendcloud_logging.cli", logging.ERROR, __file__, 0, args.exception, None, None)
     extra = {
@@ -127,11 +123,7 @@ def logs(args: argparse.Namespace) -> int:
     if args.limit < 0:
         terminal.error("--limit must be 0 (all) or more")
         return USAGE
-    try:
-        conf = configuration(args, need_integration_id=False)
-    except UsageError as exc:
-        terminal.error(str(exc))
-        return USAGE
+    conf = configuration(args, need_integration_id=False)
     limit = args.limit or None
     page_size = min(limit or 100, 100)
     progress = Progress(sys.stderr)

@@ -14,6 +14,13 @@ INBOX_SECRET_KEY = "inbox-secret"  # noqa: S105  # a local test server's publish
 
 # exit codes
 OK, FAILED, USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A configuration the command cannot run with; the message is one line naming the flag or variable.
+
+    ``main`` prints it as ``error: ...`` and exits with ``USAGE``, whichever command raised it.
+    """
 #: 128 + SIGINT, as a shell reports a command stopped by Ctrl-C.
 INTERRUPTED = 130
 

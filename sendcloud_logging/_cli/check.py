@@ -15,8 +15,8 @@ from .._validators import redacted_url
 from ..errors import SendcloudError
 from . import terminal
 from .api import explain
-from .arguments import FAILED, OK, USAGE
-from .config import REPORTED, UsageError, client, configuration
+from .arguments import FAILED, OK
+from .config import REPORTED, client, configuration
 
 
 def _network_environment(api_url: str) -> list[tuple[str, str, str]]:
@@ -37,11 +37,7 @@ def _network_environment(api_url: str) -> list[tuple[str, str, str]]:
 
 
 def check(args: argparse.Namespace) -> int:
-    try:
-        conf = configuration(args)
-    except UsageError as exc:
-        terminal.error(str(exc))
-        return USAGE
+    conf = configuration(args)
     settings = conf.settings
     for name in REPORTED:
         value = getattr(settings, name)

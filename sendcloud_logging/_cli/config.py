@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .._settings import ENVIRONMENT, OPTIONS, Settings, new_client, resolve
 from ..errors import ConfigurationError
 from . import terminal
+from .arguments import UsageError
 from .secret_files import read_secret
 
 if TYPE_CHECKING:
@@ -82,10 +83,6 @@ def warn_secrets_on_command_line(args: argparse.Namespace) -> None:
                 f"{FLAGS[name]} shows in the process list and shell history; use {ENVIRONMENT[name]} or "
                 f"{flag} PATH (- reads stdin) instead"
             )
-
-
-class UsageError(Exception):
-    """A configuration the command cannot run with; the message is one line naming the flag or variable."""
 
 
 def configuration(args: argparse.Namespace, *, need_integration_id: bool = True) -> Configuration:
