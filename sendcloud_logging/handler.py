@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 #: Loggers whose records never enter the handler: our own, and the HTTP stack below the client.
 OWN_LOGGERS = ("sendcloud_logging", "urllib3", "requests", "charset_normalizer")
+#: Logger names whose answer ``_is_own`` remembers; beyond them (records made with ever new names) it asks anew.
+OWN_NAMES_KEPT = 1024
+_new = tuple.__new__  # a Job from its fields in order, without the keyword-parsing __new__
 
 
 class SendcloudHandler(logging.Handler):
@@ -160,6 +163,7 @@ class SendcloudHandler(logging.Handler):
         self._stats = Stats()
         self._drain: Optional[tuple[float, int]] = None  # how long the last flush() waited, and records queued then
         self._reentry = Reentry(self._count_nested)
+        self._own_names: dict[str, bool] = {}  # logger name -> its records are ours (``_is_own``)
         exit.install()  # before any exit: logging.shutdown() must know it is the exit's
         self._worker = BackgroundWorker(
             _weakly(self._stages),  # the worker's threads must not keep the handler alive (see below)
@@ -220,15 +224,20 @@ class SendcloudHandler(logging.Handler):
 
     def _emit(self, record: logging.LogRecord) -> None:
         try:
-            if self._is_own(record):
+            name = record.name
+            own = self._own_names.get(name) if type(name) is str else None
+            if own is None:
+                own = self._is_own(name)
+            if own:
                 return
             if record.thread in self._worker.thread_idents:  # logged by user code the worker runs: it would loop
                 self._stats.add("queued")  # accepted, so queued = sent + summarised + dropped holds
-                self._stats.drop("own_thread", detail=f"logger {record.name!r}")
+                self._stats.drop("own_thread", detail=f"logger {name!r}")
                 return
-            capture = capture_record(record, self._message(record), keep_record=self._keep_records,
+            # the formatted message, never a traceback: merchants read it
+            capture = capture_record(record, message(record, self.formatter), keep_record=self._keep_records,
                                      max_body_bytes=self._max_body_bytes)
-            self._worker.submit(Job(capture, record.msg))
+            self._worker.submit(_new(Job, (capture, record.msg)))
         except Exception:  # noqa: BLE001  # the caller never sees our errors; logging reports them
             self.handleError(record)
 
@@ -313,18 +322,20 @@ class SendcloudHandler(logging.Handler):
         """Records handed to the worker so far: a flush() and a close() with none in between are one drain."""
         return int(self._stats.snapshot()["queued"])
 
-    def _is_own(self, record: logging.LogRecord) -> bool:
-        """Records of this library and the HTTP stack below it would loop; they are not the application's."""
-        return str(record.name).partition(".")[0] in OWN_LOGGERS
+    def _is_own(self, name: object) -> bool:
+        """Records of this library and the HTTP stack below it would loop; they are not the application's.
+
+        Remembered per logger name (``_own_names``, read first by ``_emit``): a process has few of them.
+        """
+        own = str(name).partition(".")[0] in OWN_LOGGERS
+        if type(name) is str and len(self._own_names) < OWN_NAMES_KEPT:
+            self._own_names[name] = own
+        return own
 
     def _count_nested(self, n: int) -> None:
         """Records caused by handling records, beyond ``reentry.MAX_DEPTH`` levels: counted, not handled."""
         self._stats.add("queued", n)  # accepted, so queued = sent + summarised + dropped holds
         self._stats.drop("own_thread", n, detail=f"logged while handling a log, {MAX_DEPTH} levels deep")
-
-    def _message(self, record: logging.LogRecord) -> str:
-        """The formatted message, never a traceback: merchants read it."""
-        return message(record, self.formatter)
 
     def _stages(self) -> Stages:
         """One worker's intake and sender over a fresh outbox (again in a forked child).

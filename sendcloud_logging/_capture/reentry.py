@@ -25,7 +25,12 @@ MAX_DEPTH = 2
 Handle = Callable[[logging.LogRecord], object]
 
 
-class _ThreadState(threading.local):
+class _ThreadState:
+    """One thread's state: a plain slotted object, reached through one ``threading.local`` look-up per call
+    (every attribute of a ``threading.local`` itself costs that look-up again)."""
+
+    __slots__ = ("aside", "depth", "inside", "over")
+
     def __init__(self) -> None:
         self.inside = False  # this thread is in ``Reentry.run`` now
         self.depth = 0  # of the record being handled: 0 for the caller's own, 1 for one it caused, ...
@@ -41,12 +46,15 @@ class Reentry:
     """
 
     def __init__(self, count: Callable[[int], None]) -> None:
-        self._state = _ThreadState()
+        self._local = threading.local()
         self._count = count
 
     def run(self, record: logging.LogRecord, handle: Handle) -> object:
         """``handle(record)``'s result; unless this thread is inside ``run`` already: then put aside, and None."""
-        state = self._state
+        try:
+            state: _ThreadState = self._local.state
+        except AttributeError:  # this thread's first record
+            state = self._local.state = _ThreadState()
         if state.inside:
             if state.depth >= MAX_DEPTH:
                 state.over += 1

@@ -84,11 +84,9 @@ class Intake:
         budget = self._budget
         if budget is None:
             return True
-        size = job.capture.held
-        if not budget.take(size):
+        if not budget.take(job.capture.held):
             self._stats.drop("memory_full", detail=f"max_memory_bytes={budget.max_bytes}")
             return False
-        job.size = size
         return True
 
     def has_room(self) -> bool:
@@ -102,14 +100,16 @@ class Intake:
         A ``Drop`` is counted under its reason.
         """
         del behind
-        if job.size and self._budget is not None:  # it leaves the queue: its payload is charged instead
-            self._budget.give(job.size)
+        size = 0  # what admit() charged
+        if self._budget is not None:  # it leaves the queue: its payload is charged instead
+            size = job.capture.held
+            self._budget.give(size)
         try:
             created = float(job.capture.created)
             read = self._pipeline.read(job.capture)
             window = self._summariser.offer(self._pipeline.signature(read, job.template))
             ref = None if window is None or self._pipeline.prepares_every_record else window.ref
-            if ref is not None and self._outbox.fold(ref, created, latest=_Latest(self._pipeline, read, job.size)):
+            if ref is not None and self._outbox.fold(ref, created, latest=_Latest(self._pipeline, read, size)):
                 self._taken(summarised=True)
                 return False
             integration_id, payload = self._pipeline.prepare(read)

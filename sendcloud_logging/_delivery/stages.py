@@ -9,15 +9,15 @@ from __future__ import annotations
 from typing import Any, NamedTuple, Optional, Protocol
 
 
-class Job:
-    """One record on the caller's queue: its capture and the log call's message template."""
+class Job(NamedTuple):
+    """One record on the caller's queue: its capture and the log call's message template.
 
-    __slots__ = ("capture", "size", "template")
+    A named tuple, made on every logging call; what it is charged against the memory bound while it waits
+    is its capture's ``held`` (``IntakeStage.admit``).
+    """
 
-    def __init__(self, capture: Any, template: Any) -> None:
-        self.capture = capture
-        self.template = template
-        self.size = 0  # bytes charged to the memory bound while it waits (``IntakeStage.admit``)
+    capture: Any
+    template: Any
 
 
 class IntakeStage(Protocol):

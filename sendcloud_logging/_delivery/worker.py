@@ -50,17 +50,14 @@ class BackgroundWorker:
         self._wake_intake, self._wake_sender, self._intake_done = (threading.Event() for _ in range(3))
         self._start_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
-        self._idents: frozenset[Optional[int]] = frozenset()
+        #: Idents of the worker threads: their records never re-enter the handler. A plain attribute, replaced
+        #: whole under ``_idents_lock``: the handler reads it on every logging call.
+        self.thread_idents: frozenset[Optional[int]] = frozenset()
         self._idents_lock = threading.Lock()
         self._holding = self._sending = False  # a job may be out of the queue; a step is running
         self._room_wait = False  # the intake waits for the sender: the caller's turn would not help
         self._deadline: Optional[float] = None  # set by close()
         self._left_at_close: Optional[int] = None
-
-    @property
-    def thread_idents(self) -> frozenset[Optional[int]]:
-        """Idents of the worker threads: their records never re-enter the handler."""
-        return self._idents
 
     def submit(self, job: Any) -> bool:
         """Queue a job without blocking; False (and a counted drop) when the queue is full or closed."""
@@ -182,7 +179,7 @@ class BackgroundWorker:
 
     def _known(self, *idents: Optional[int]) -> None:
         with self._idents_lock:
-            self._idents = self._idents.union(idents)
+            self.thread_idents = self.thread_idents.union(idents)
 
     def _intake_loop(self) -> None:
         self._known(threading.get_ident())  # before the first job: a record its user code logs is known as ours

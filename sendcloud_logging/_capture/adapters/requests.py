@@ -2,14 +2,18 @@
 
 requests is the handler's own HTTP library, so it is imported, and its objects are the common case: their
 headers are copied straight from ``CaseInsensitiveDict``'s store as a tuple of (name, value) pairs, ten
-times faster than its ``items()`` and a third cheaper than a dict (names are unique in that store).
+times faster than its ``items()`` and a third cheaper than a dict (names are unique in that store). The store
+is an ``OrderedDict`` whose own ``values()`` walks its linked list: ``dict.values`` on it takes half the time
+and the same order (requests never reorders the store).
 A ``Response`` body is taken only when it was already read: ``.content`` on an unread streamed response
 would read from the socket on the caller's thread.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import operator
+from collections.abc import Iterable
+from typing import Any, Callable, Optional
 
 import requests
 from requests.structures import CaseInsensitiveDict
@@ -20,6 +24,10 @@ __all__ = ["request_parts", "response_parts"]
 
 _PreparedRequest, _Request, _Response = requests.PreparedRequest, requests.Request, requests.Response
 _new = tuple.__new__  # HTTPParts from its fields in order, without the keyword-parsing __new__: half the cost
+# The store's values in its order: dict's own view when the store is a dict (an OrderedDict in every requests).
+_store_values: Callable[[Any], Iterable[Any]] = (
+    dict.values if isinstance(CaseInsensitiveDict()._store, dict) else operator.methodcaller("values")  # type: ignore[attr-defined]
+)
 
 
 def request_parts(obj: Any) -> Optional[HTTPParts]:
@@ -31,7 +39,7 @@ def request_parts(obj: Any) -> Optional[HTTPParts]:
         body = bytes(body) if isinstance(body, bytearray) else STREAMED_REQUEST
     headers = obj.headers  # inlined in both functions: this runs on every logging call that carries one
     store = headers._store if type(headers) is CaseInsensitiveDict else None  # type: ignore[attr-defined]
-    copied = copy_headers(headers) if store is None else tuple(store.values())  # store: {lower: (name, value)}
+    copied = copy_headers(headers) if store is None else tuple(_store_values(store))  # store: {lower: (name, value)}
     return _new(HTTPParts, (obj.method, obj.url, None, copied, body, None))
 
 
@@ -43,7 +51,7 @@ def response_parts(obj: Any) -> Optional[HTTPParts]:
     body = UNREAD_RESPONSE if content is False else content
     headers = obj.headers
     store = headers._store if type(headers) is CaseInsensitiveDict else None  # type: ignore[attr-defined]
-    copied = copy_headers(headers) if store is None else tuple(store.values())
+    copied = copy_headers(headers) if store is None else tuple(_store_values(store))
     return _new(HTTPParts, (None, obj.url, obj.status_code, copied, body, obj.encoding))
 
 
