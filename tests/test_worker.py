@@ -233,6 +233,25 @@ def test_close_counts_what_never_reached_the_outbox() -> None:
         gate.set()
 
 
+def test_queued_counts_each_job_once_in_the_queue_in_hand_or_swept() -> None:
+    gate = threading.Event()
+    built = Built(gate)
+    worker, stats = make(built)
+    for job in ("a", "b", "c"):
+        worker.submit(job)
+    assert built.intake.entered.wait(BOUND)  # "a" in the stage's hands, "b" and "c" in the queue
+    assert stats.snapshot()["queued"] == 3
+    try:
+        assert worker.close(0.1) == 3  # "b" and "c" swept out of the queue
+        assert stats.snapshot()["queued"] == 3
+        assert not worker.submit("late")  # refused: queued and dropped at once
+        snapshot = stats.snapshot()
+        assert snapshot["queued"] == 4
+        assert snapshot["dropped"] == {"closed": 1}
+    finally:
+        gate.set()
+
+
 def test_one_bad_job_never_kills_the_intake() -> None:
     built = Built()
     worker, stats = make(built)
@@ -362,7 +381,7 @@ def test_a_full_queue_costs_each_call_the_same_few_steps_and_never_a_walk() -> N
     jobs = Unscannable(range(5_000))
     worker._jobs = jobs
     admitted: list[Any] = []
-    intake.admit = admitted.append  # type: ignore[assignment,method-assign]
+    worker._admit = admitted.append  # type: ignore[assignment]
     for i in range(1_000):
         assert worker.submit(i) is False
     assert stats.snapshot()["dropped"] == {"queue_full": 1_000}

@@ -50,7 +50,12 @@ class Stats:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
+        self._waiting: Callable[[], int] = int  # no queue told of yet: none waiting
         self.reset()
+
+    def count_waiting(self, waiting: Callable[[], int]) -> None:
+        """``waiting()`` jobs sit in a queue and count as queued: the queue counts the rest as they leave it."""
+        self._waiting = waiting
 
     def reset(self) -> None:
         """Start from zero (also in a forked child, where the inherited lock may be held).
@@ -114,6 +119,8 @@ class Stats:
         """The counters as a plain dict, with ``dropped`` by reason and ``dropped_total``."""
         with self._lock:
             counts, dropped = dict(self._counts), dict(self._dropped)  # copies: a re-entrant add may come
+        # A job between the queue and its count (on the intake thread) is missed for that moment.
+        counts["queued"] = counts.get("queued", 0) + self._waiting()
         out: dict[str, Any] = {
             name: counts.get(name, 0) for name in ("queued", "sent", "retried", "failed", "summarised", "spooled")
         }

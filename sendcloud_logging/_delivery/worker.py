@@ -44,8 +44,12 @@ class BackgroundWorker:
     def _reset(self) -> None:
         """Fresh state: at construction, and in a forked child (inherited locks may be held)."""
         self._pid = os.getpid()
+        self._stats.reset()  # the parent's counts are the parent's; its lock may be held
         self._stages = self._build()
+        self._admit = self._stages.intake.admit
         self._jobs: deque[Any] = deque()
+        self._stats.count_waiting(self._jobs.__len__)  # queued counts the jobs still in the queue too
+        self._yield_at = self._queue_size * YIELD_AT
         self._progress = threading.Condition(threading.Lock())
         self._wake_intake, self._wake_sender, self._intake_done = (threading.Event() for _ in range(3))
         self._start_lock = threading.Lock()
@@ -60,30 +64,43 @@ class BackgroundWorker:
         self._left_at_close: Optional[int] = None
 
     def submit(self, job: Any) -> bool:
-        """Queue a job without blocking; False (and a counted drop) when the queue is full or closed."""
+        """Queue a job without blocking; False (and a counted drop) when the queue is full or closed.
+
+        Takes one lock, the memory bound's (in the stage's ``admit``): a job is counted as queued when it
+        leaves the queue again, on the intake thread, and the queue's length counts the ones still in it
+        (``Stats.snapshot``), so the caller's thread never takes the counters' lock for a record accepted.
+        """
         if self._pid != os.getpid():  # a forked child: the parent's queue, threads and sockets are the parent's
             self._reset()
-            self._stats.reset()
-        self._stats.add("queued")  # every record handed over counts, so queued = sent + summarised + dropped
+        jobs = self._jobs
         if self._deadline is not None:
-            self._stats.drop("closed")
+            return self._refuse("closed")
+        if len(jobs) >= self._yield_at:
+            if not self._room_wait:
+                time.sleep(0)  # not a wait for anything: the intake thread's turn of the GIL
+            if len(jobs) >= self._queue_size:  # callers racing past this check overshoot by one each at most
+                return self._refuse("queue_full", f"queue_size={self._queue_size}")
+        if not self._admit(job):  # over the memory bound in bytes: the drop is counted by the stage
+            self._stats.add("queued")
             return False
-        if len(self._jobs) >= self._queue_size * YIELD_AT and not self._room_wait:
-            time.sleep(0)  # not a wait for anything: the intake thread's turn of the GIL
-        if len(self._jobs) >= self._queue_size:  # callers racing past this check overshoot by one each at most
-            self._stats.drop("queue_full", detail=f"queue_size={self._queue_size}")
-            return False
-        if not self._stages.intake.admit(job):  # over the memory bound in bytes: counted by the stage
-            return False
-        self._jobs.append(job)
+        jobs.append(job)
         if self._deadline is not None and self._unqueue(job):  # close() began meanwhile and may have swept
-            self._stats.drop("closed")
-            return False
+            return self._refuse("closed")
         if not self._threads:
             self._start()
         if not self._wake_intake.is_set():
             self._wake_intake.set()
         return True
+
+    def _refuse(self, reason: str, detail: str = "") -> bool:
+        """A job that never enters the queue: queued and dropped at once, so queued = sent + summarised + dropped."""
+        self._stats.add("queued")
+        self._stats.drop(reason, detail=detail)
+        return False
+
+    def _left_queue(self, n: int = 1) -> None:
+        """Jobs out of the queue (to the intake, or swept at close) now count as queued by number."""
+        self._stats.add("queued", n)
 
     def flush(self, timeout: float) -> bool:
         """Wait until every queued job was delivered or finally failed (open summaries aside); False on timeout."""
@@ -149,6 +166,7 @@ class BackgroundWorker:
             try:
                 self._jobs.popleft()
             except IndexError:
+                self._left_queue(swept)
                 return swept
             swept += 1
 
@@ -171,8 +189,8 @@ class BackgroundWorker:
                     thread.start()
             except RuntimeError as exc:  # interpreter shutting down: no new threads
                 self._deadline = self._clock()
-                self._stats.drop("shutdown", len(self._jobs), detail=f"no worker thread could start ({exc})")
-                self._jobs.clear()
+                left = self._sweep()
+                self._stats.drop("shutdown", left, detail=f"no worker thread could start ({exc})")
                 return
             self._threads = threads
             self._known(*(t.ident for t in threads))
@@ -193,7 +211,9 @@ class BackgroundWorker:
                 continue
             self._holding = True  # before the job leaves the queue: flush() must never see it nowhere
             try:
-                if stage.take(self._jobs.popleft(), behind=len(self._jobs) >= self._queue_size * BEHIND_AT):
+                job = self._jobs.popleft()
+                self._left_queue()
+                if stage.take(job, behind=len(self._jobs) >= self._queue_size * BEHIND_AT):
                     self._wake_sender.set()
             except Exception as exc:  # noqa: BLE001  # one bad record never kills the thread; it is counted
                 logger.debug("could not prepare a log", exc_info=True)
