@@ -25,6 +25,10 @@ MAX_DEPTH = 2
 Handle = Callable[[logging.LogRecord], object]
 
 
+def _nothing(record: logging.LogRecord) -> None:
+    """What a run that only drains the records put aside handles first."""
+
+
 class _ThreadState:
     """One thread's state: a plain slotted object, reached through one ``threading.local`` look-up per call
     (every attribute of a ``threading.local`` itself costs that look-up again)."""
@@ -64,39 +68,24 @@ class Reentry:
         state.inside = True
         try:
             result = handle(record)
-            if state.aside:
-                self._drain(state)
+            while state.aside:
+                state.depth, item, fn = state.aside.popleft()
+                fn(item)
         except BaseException:
             self._abandon(state)
             raise
         finally:
-            self._leave(state)
-        while state.aside:  # a signal handler put one aside between the last look and the leaving
-            state.inside = True
-            try:
-                self._drain(state)
-            except BaseException:
-                self._abandon(state)
-                raise
-            finally:
-                self._leave(state)
+            state.depth = 0
+            state.inside = False
+            if state.over:
+                over, state.over = state.over, 0
+                self._count(over)
+        if state.aside:  # a signal handler put one aside after the last look: a run of nothing drains it
+            self.run(record, _nothing)
         return result
-
-    @staticmethod
-    def _drain(state: _ThreadState) -> None:
-        while state.aside:
-            state.depth, item, fn = state.aside.popleft()
-            fn(item)
 
     @staticmethod
     def _abandon(state: _ThreadState) -> None:
         """An exception (KeyboardInterrupt) mid-handle: what waits aside is counted, not lost silently."""
         state.over += len(state.aside)
         state.aside.clear()
-
-    def _leave(self, state: _ThreadState) -> None:
-        state.depth = 0
-        state.inside = False
-        if state.over:
-            over, state.over = state.over, 0
-            self._count(over)
