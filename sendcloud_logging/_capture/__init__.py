@@ -28,7 +28,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple, Optional
 
+import requests
+import requests.structures
+
 from .adapters import REQUEST_ADAPTERS, RESPONSE_ADAPTERS, dispatch
+from .adapters.requests import STORE_VALUES
 from .chain import (
     CHAIN_DEPTH,
     exception_text,
@@ -38,7 +42,17 @@ from .chain import (
     logged_exception,
     request_of_response,
 )
-from .parts import FILES_BODY, STREAMED_REQUEST, UNREAD_RESPONSE, CutBody, HTTPParts, Unreadable, cut_body
+from .parts import (
+    FILES_BODY,
+    HEADER_BYTES,
+    PARSE_FACTOR,
+    STREAMED_REQUEST,
+    UNREAD_RESPONSE,
+    CutBody,
+    HTTPParts,
+    Unreadable,
+    cut_body,
+)
 
 __all__ = [
     "CHAIN_DEPTH",
@@ -64,6 +78,8 @@ EXTRA_FIELDS = ("base_url", "full_url", "method", "response_code", "exception_ty
 #: The fields of a record that gives none (most records): one shared read-only mapping, not a dict per call.
 NO_FIELDS: Mapping[str, Any] = MappingProxyType({})
 
+_PreparedRequest, _Response = requests.PreparedRequest, requests.Response
+_CaseInsensitiveDict = requests.structures.CaseInsensitiveDict
 _new = tuple.__new__  # a Capture from its fields in order, without the keyword-parsing __new__
 _getsizeof = sys.getsizeof
 #: What a capture costs beyond its texts and bodies (itself, its tuples, the queue's slot), as ``held`` counts.
@@ -134,7 +150,7 @@ class Capture(NamedTuple):
         )
 
 
-def capture_record(
+def capture_record(  # noqa: PLR0915  # every logging call runs it: one frame, not a helper per step
     record: logging.LogRecord, text: Optional[str] = None, *, keep_record: bool = False, max_body_bytes: int = 0
 ) -> Capture:
     """Copy from a record what may change, defer the rest; cheap, never raises, never mutates the record.
@@ -159,8 +175,37 @@ def capture_record(
         exc_type, exc = logged_exception(exc_info)
 
     raw_request, raw_response = attrs.get("request"), attrs.get("response")
-    request = None if raw_request is None else dispatch(REQUEST_ADAPTERS, raw_request)
-    response = None if raw_response is None else dispatch(RESPONSE_ADAPTERS, raw_response)
+    # requests' own objects (an exact PreparedRequest and Response with requests' own headers and a str or
+    # bytes body read already: what requests sends and receives) are described and sized here in one step,
+    # the hot path of a logging call with extra={"request": ..., "response": ...}. This is what the
+    # requests adapter and cut_body make of them (tests hold the two together); a body beyond the bound
+    # goes through cut_body itself. Everything else goes to the adapters and is sized below; -1: not yet.
+    request = response = None
+    request_size = response_size = -1
+    if type(raw_request) is _PreparedRequest:
+        headers, body = raw_request.headers, raw_request.body
+        if type(headers) is _CaseInsensitiveDict and (body is None or type(body) is bytes or type(body) is str):
+            copied = tuple(STORE_VALUES(headers._store))  # type: ignore[attr-defined]
+            request = _new(HTTPParts, (raw_request.method, raw_request.url, None, copied, body, None))
+            if body is not None and max_body_bytes and len(body) > max_body_bytes * PARSE_FACTOR:
+                request, request_size = cut_body(request, max_body_bytes)
+            else:
+                request_size = HEADER_BYTES * len(copied) + (0 if body is None else _getsizeof(body))
+    if type(raw_response) is _Response:
+        headers, content = raw_response.headers, getattr(raw_response, "_content", False)  # False: not read
+        if type(headers) is _CaseInsensitiveDict and type(content) is bytes:
+            body = content
+            copied = tuple(STORE_VALUES(headers._store))  # type: ignore[attr-defined]
+            response = _new(HTTPParts, (None, raw_response.url, raw_response.status_code, copied, body,
+                                        raw_response.encoding))
+            if max_body_bytes and len(body) > max_body_bytes * PARSE_FACTOR:
+                response, response_size = cut_body(response, max_body_bytes)
+            else:
+                response_size = HEADER_BYTES * len(copied) + _getsizeof(body)
+    if request is None and raw_request is not None:
+        request = dispatch(REQUEST_ADAPTERS, raw_request)
+    if response is None and raw_response is not None:
+        response = dispatch(RESPONSE_ADAPTERS, raw_response)
     carriers: Sequence[object] = ()
     if exc is not None and (request is None or response is None):
         chain_request, chain_response, carriers = from_chain(exc)
@@ -179,11 +224,13 @@ def capture_record(
     if exc_text is not None:
         held += _getsizeof(exc_text)
     if request is not None:
-        request, size = cut_body(request, max_body_bytes)
-        held += size
+        if request_size < 0:
+            request, request_size = cut_body(request, max_body_bytes)
+        held += request_size
     if response is not None:
-        response, size = cut_body(response, max_body_bytes)
-        held += size
+        if response_size < 0:
+            response, response_size = cut_body(response, max_body_bytes)
+        held += response_size
 
     return _new(Capture, (
         text,

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple, Optional, Union
 
 __all__ = [
     "FILES_BODY",
+    "HEADER_BYTES",
     "PARSE_FACTOR",
     "STREAMED_REQUEST",
     "UNREAD_RESPONSE",
@@ -34,6 +35,8 @@ MAX_STATUS = 999
 PARSE_FACTOR = 8
 #: What an item of a structured body or a header pair costs beyond its texts, as ``cut_body`` counts.
 ITEM_BYTES = 32
+#: What a header (name, value) pair costs beyond its texts.
+HEADER_BYTES = ITEM_BYTES * 2
 #: Items of a structured body whose sizes are looked at; the rest are taken to be like them.
 SAMPLED_ITEMS = 32
 _getsizeof = sys.getsizeof
@@ -97,7 +100,7 @@ def cut_body(part: HTTPParts, max_body_bytes: int) -> tuple[HTTPParts, int]:
     else:
         size = 0
     if headers is not None:
-        size += ITEM_BYTES * 2 * len(headers) if type(headers) is not str else _getsizeof(headers)
+        size += HEADER_BYTES * len(headers) if type(headers) is not str else _getsizeof(headers)
     return part, size
 
 

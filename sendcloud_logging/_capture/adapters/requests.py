@@ -20,12 +20,12 @@ from requests.structures import CaseInsensitiveDict
 
 from ..parts import FILES_BODY, STREAMED_REQUEST, UNREAD_RESPONSE, HTTPParts, copy_body, copy_headers, pairs_to_dict
 
-__all__ = ["request_parts", "response_parts"]
+__all__ = ["STORE_VALUES", "request_parts", "response_parts"]
 
 _PreparedRequest, _Request, _Response = requests.PreparedRequest, requests.Request, requests.Response
 _new = tuple.__new__  # HTTPParts from its fields in order, without the keyword-parsing __new__: half the cost
-# The store's values in its order: dict's own view when the store is a dict (an OrderedDict in every requests).
-_store_values: Callable[[Any], Iterable[Any]] = (
+#: The store's values in its order: dict's own view when the store is a dict (an OrderedDict in every requests).
+STORE_VALUES: Callable[[Any], Iterable[Any]] = (
     dict.values if isinstance(CaseInsensitiveDict()._store, dict) else operator.methodcaller("values")  # type: ignore[attr-defined]
 )
 
@@ -39,7 +39,7 @@ def request_parts(obj: Any) -> Optional[HTTPParts]:
         body = bytes(body) if isinstance(body, bytearray) else STREAMED_REQUEST
     headers = obj.headers  # inlined in both functions: this runs on every logging call that carries one
     store = headers._store if type(headers) is CaseInsensitiveDict else None  # type: ignore[attr-defined]
-    copied = copy_headers(headers) if store is None else tuple(_store_values(store))  # store: {lower: (name, value)}
+    copied = copy_headers(headers) if store is None else tuple(STORE_VALUES(store))  # store: {lower: (name, value)}
     return _new(HTTPParts, (obj.method, obj.url, None, copied, body, None))
 
 
@@ -51,7 +51,7 @@ def response_parts(obj: Any) -> Optional[HTTPParts]:
     body = UNREAD_RESPONSE if content is False else content
     headers = obj.headers
     store = headers._store if type(headers) is CaseInsensitiveDict else None  # type: ignore[attr-defined]
-    copied = copy_headers(headers) if store is None else tuple(_store_values(store))
+    copied = copy_headers(headers) if store is None else tuple(STORE_VALUES(store))
     return _new(HTTPParts, (None, obj.url, obj.status_code, copied, body, obj.encoding))
 
 
