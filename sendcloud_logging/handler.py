@@ -201,7 +201,7 @@ class SendcloudHandler(logging.Handler):
         of every thread take turns for nothing. A record logged while this thread is already in here (a
         filter, Formatter or finalizer that logs, a signal handler) is put aside and handled right after.
         """
-        return bool(self._reentry.run(record, self._filtered))
+        return bool(self._reentry.run(record, self._filtered if self.filters else self._emit))
 
     def emit(self, record: logging.LogRecord) -> None:
         """Capture the record and queue it; never blocks on the network, never raises.
@@ -212,9 +212,6 @@ class SendcloudHandler(logging.Handler):
         self._reentry.run(record, self._emit)
 
     def _filtered(self, record: logging.LogRecord) -> bool:
-        if not self.filters:  # the usual case: nothing to ask
-            self._emit(record)
-            return True
         rv = self.filter(record)
         if isinstance(rv, logging.LogRecord):  # Python 3.12+: a filter may hand back a replacement record
             record = rv
@@ -222,24 +219,35 @@ class SendcloudHandler(logging.Handler):
             self._emit(record)
         return bool(rv)
 
-    def _emit(self, record: logging.LogRecord) -> None:
+    def _emit(self, record: logging.LogRecord) -> bool:
+        """``emit``'s work; True: the record was handled (``handle`` says so to ``logging``)."""
         try:
             name = record.name
-            own = self._own_names.get(name) if type(name) is str else None
-            if own is None:
+            try:
+                own = self._own_names[name]
+            except (KeyError, TypeError):  # a logger name seen for the first time (or no name at all)
                 own = self._is_own(name)
             if own:
-                return
+                return True
             if record.thread in self._worker.thread_idents:  # logged by user code the worker runs: it would loop
                 self._stats.add("queued")  # accepted, so queued = sent + summarised + dropped holds
                 self._stats.drop("own_thread", detail=f"logger {name!r}")
-                return
-            # the formatted message, never a traceback: merchants read it
-            capture = capture_record(record, message(record, self.formatter), keep_record=self._keep_records,
-                                     max_body_bytes=self._max_body_bytes)
+                return True
+            # The formatted message, never a traceback: merchants read it. Without a formatter, what
+            # message() does first, unless the record's %-arguments do not fit its template.
+            formatter = self.formatter
+            if formatter is None:
+                try:
+                    text = record.getMessage()
+                except Exception:  # noqa: BLE001  # message() shows the template and what was given
+                    text = message(record)
+            else:
+                text = message(record, formatter)
+            capture = capture_record(record, text, keep_record=self._keep_records, max_body_bytes=self._max_body_bytes)
             self._worker.submit(_new(Job, (capture, record.msg)))
         except Exception:  # noqa: BLE001  # the caller never sees our errors; logging reports them
             self.handleError(record)
+        return True
 
     def flush(self, timeout: Optional[float] = None) -> bool:  # type: ignore[override]  # public API returns bool
         """Wait until everything queued was delivered or finally failed.
@@ -351,7 +359,8 @@ class SendcloudHandler(logging.Handler):
 
         s = self._settings
         fork.at_child_exit(functools.partial(_close_if_alive, weakref.ref(self)))
-        budget = MemoryBudget(s.max_memory_bytes)  # one bound in bytes over the caller's queue and the outbox
+        # one bound in bytes over the caller's queue (a slot per record it holds) and the outbox
+        budget = MemoryBudget(s.max_memory_bytes, queue_slots=s.queue_size)
         outbox: Outbox
         if s.spool_path is None:
             outbox = MemoryOutbox(s.queue_size, budget=budget)

@@ -5,14 +5,22 @@ from __future__ import annotations
 import gzip
 import random
 import threading
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
+import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sendcloud_logging import payload_from_record
 from sendcloud_logging._capture import CutBody, capture_record
+from sendcloud_logging._capture.adapters import requests as requests_adapter
+from sendcloud_logging._capture.parts import cut_body
 from sendcloud_logging._delivery.budget import MemoryBudget, payload_size
+from sendcloud_logging._delivery.intake import Intake
 from sendcloud_logging._delivery.outbox import MemoryOutbox
+from sendcloud_logging._delivery.stages import Job
+from sendcloud_logging._delivery.stats import Stats
 from sendcloud_logging._payload import build_payload
 from sendcloud_logging._types import Drop
 from sendcloud_logging.inbox import Inbox
@@ -210,3 +218,65 @@ def test_large_values_of_a_structured_body_count_toward_the_bound() -> None:
     assert held > 4_000_000  # referenced, not copied, until the worker cuts it: it waits whole
     many = capture_record(make_record("x", request={"payload": list(range(100_000))}), max_body_bytes=MAX_BODY)
     assert 100_000 * 28 < many.held < 100_000 * 100  # estimated from a sample, not walked
+
+
+def _prepared(body: Any, headers: dict[str, str]) -> requests.PreparedRequest:
+    prepared = requests.Request("POST", "https://shop.example/api/orders", headers=headers).prepare()
+    prepared.body = body
+    return prepared
+
+
+@given(
+    request_body=st.one_of(st.none(), st.binary(max_size=300), st.text(max_size=300)),
+    response_body=st.binary(max_size=300),
+    headers=st.dictionaries(st.sampled_from(["X-A", "X-B", "Accept", "Cookie"]), st.text("abc", max_size=5)),
+    max_body_bytes=st.sampled_from([0, 8, 1024]),
+)
+def test_requests_own_objects_are_captured_as_their_adapter_and_cut_body_make_them(
+    request_body: Any, response_body: bytes, headers: dict[str, str], max_body_bytes: int
+) -> None:
+    """capture_record describes and sizes requests' objects in one step on its hot path: what it makes of them
+    is what the general way makes (the adapter, then ``cut_body``), cut bodies included."""
+    prepared = _prepared(request_body, headers)
+    response = make_response(502, response_body, headers)
+    got = capture_record(make_record("down", request=prepared, response=response), "down",
+                         max_body_bytes=max_body_bytes)
+    request, request_size = cut_body(requests_adapter.request_parts(prepared), max_body_bytes)  # type: ignore[arg-type]
+    expected, response_size = cut_body(requests_adapter.response_parts(response), max_body_bytes)  # type: ignore[arg-type]
+    assert (got.request, got.response) == (request, expected)
+    bare = capture_record(make_record("down"), "down", max_body_bytes=max_body_bytes)
+    assert got.held == bare.held + request_size + response_size
+
+
+def test_a_capture_that_fits_its_queue_slot_is_queued_without_a_charge() -> None:
+    budget = MemoryBudget(160_000, queue_slots=10)  # a sixteenth kept for the queue: 1,000 bytes a slot
+    assert budget.slot_bytes == 1_000
+    intake = Intake(Pipeline(), MemoryOutbox(100, budget=budget), Stats(), window=0, budget=budget)
+    small, large = Job(Sized(1_000), "small"), Job(Sized(100_000), "large")
+    assert intake.admit(small) and budget.used == 0  # no lock, no charge: its slot holds it
+    assert intake.admit(large) and budget.used == 100_000
+    assert not intake.admit(Job(Sized(60_001), "over"))  # the rest of the bound is 150,000 bytes
+    intake.take(small)
+    intake.take(large)
+    assert budget.used == 2 * payload_size(Pipeline.PAYLOAD)  # what admit charged is given back, no more
+
+
+class Sized:
+    """A capture of ``held`` bytes, for the intake: the pipeline below reads nothing else."""
+
+    def __init__(self, held: int) -> None:
+        self.held, self.created = held, 0.0
+
+
+class Pipeline:
+    PAYLOAD: ClassVar[dict[str, Any]] = {"base_url": SHOP, "exception": "boom"}
+    prepares_every_record = False
+
+    def read(self, capture: Any) -> Any:
+        return capture
+
+    def prepare(self, read: Any) -> tuple[int, Any]:
+        return 1, dict(self.PAYLOAD)
+
+    def signature(self, read: Any, template: Any) -> Any:
+        return (template,)

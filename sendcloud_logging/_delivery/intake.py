@@ -71,6 +71,7 @@ class Intake:
     ) -> None:
         self._pipeline = pipeline
         self._budget = budget
+        self._slot_bytes = 0 if budget is None else budget.slot_bytes
         self._outbox = outbox
         self._stats = stats
         self._clock = clock
@@ -79,12 +80,16 @@ class Intake:
     def admit(self, job: Job) -> bool:
         """Charge the job's bytes to the memory bound before it is queued; False (``memory_full``) when over.
 
-        Runs on the caller's thread: what capture counted (``Capture.held``), and one lock.
+        Runs on the caller's thread: what capture counted (``Capture.held``). A job that fits its queue slot
+        (``MemoryBudget.slot_bytes``) is not charged, and takes no lock; a larger one is charged in full.
         """
+        held = job.capture.held
+        if held <= self._slot_bytes:
+            return True
         budget = self._budget
         if budget is None:
             return True
-        if not budget.take(job.capture.held):
+        if not budget.take(held):
             self._stats.drop("memory_full", detail=f"max_memory_bytes={budget.max_bytes}")
             return False
         return True
@@ -100,10 +105,11 @@ class Intake:
         A ``Drop`` is counted under its reason.
         """
         del behind
-        size = 0  # what admit() charged
-        if self._budget is not None:  # it leaves the queue: its payload is charged instead
+        size = 0  # what a summary's latest repeat would be charged: the capture it keeps
+        if self._budget is not None:  # it leaves the queue: what admit() charged is given back
             size = job.capture.held
-            self._budget.give(size)
+            if size > self._slot_bytes:
+                self._budget.give(size)
         try:
             created = float(job.capture.created)
             read = self._pipeline.read(job.capture)
