@@ -40,7 +40,7 @@ class MemoryBudget:
     def __init__(self, max_bytes: int, *, queue_slots: int = 0) -> None:
         self.max_bytes = max_bytes
         self.slot_bytes = int(max_bytes * QUEUE_SHARE) // queue_slots if queue_slots > 0 else 0
-        self._limit = max_bytes - self.slot_bytes * max(0, queue_slots)
+        self._limit = max_bytes - self.slot_bytes * queue_slots  # 0 slot bytes without slots
         self._used = 0
         self._lock = threading.Lock()
 

@@ -66,9 +66,9 @@ class BackgroundWorker:
     def submit(self, job: Any) -> bool:
         """Queue a job without blocking; False (and a counted drop) when the queue is full or closed.
 
-        Takes one lock, the memory bound's (in the stage's ``admit``): a job is counted as queued when it
-        leaves the queue again, on the intake thread, and the queue's length counts the ones still in it
-        (``Stats.snapshot``), so the caller's thread never takes the counters' lock for a record accepted.
+        The counters' lock is not taken for a job accepted: it counts as queued when it leaves the queue
+        again, on the intake thread, and the queue's length counts the ones still in it (``Stats.snapshot``).
+        The stage's ``admit`` takes the memory bound's lock only for a job larger than its queue slot.
         """
         if self._pid != os.getpid():  # a forked child: the parent's queue, threads and sockets are the parent's
             self._reset()
